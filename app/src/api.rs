@@ -1,0 +1,168 @@
+//! The console's server functions: thin adapters from the browser to Fennec's domain service.
+
+use fennec_core::rules::ClientAuthMethod;
+use fennec_core::views::{
+    AdminView, ApplicationSummary, CreatedClient, EnvironmentUrls, EnvironmentView, GrantInput,
+    ResourceOption,
+};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+#[cfg(feature = "ssr")]
+use crate::ssr::{fennec, map_error, now, require_admin, set_session_cookie};
+
+/// What the console frame needs: who is signed in and the environments of the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleState {
+    pub admin: AdminView,
+    pub environments: Vec<EnvironmentView>,
+}
+
+/// Whether a first-start setup link can still be used.
+#[server(input = Json)]
+pub async fn setup_link_status(token: String) -> Result<bool, ConsoleError> {
+    fennec()?.setup_token_is_valid(&token).await.map_err(map_error)
+}
+
+/// Creates the first administrator and tenant, signs them in and returns the tenant.
+#[server(input = Json)]
+pub async fn complete_setup(
+    token: String,
+    username: String,
+    password: String,
+    tenant: String,
+) -> Result<String, ConsoleError> {
+    use fennec_core::secret::Secret;
+    use fennec_core::service::SetupInput;
+
+    let fennec = fennec()?;
+    let tenant_input = tenant.clone();
+    let input = SetupInput {
+        token,
+        username,
+        password: Secret::from_presented(password),
+        tenant,
+    };
+    let session = fennec.complete_setup(input, now()).await.map_err(map_error)?;
+    set_session_cookie(&fennec, &session);
+    Ok(tenant_input.trim().to_lowercase())
+}
+
+/// Signs an administrator in and sets the session cookie.
+#[server(input = Json)]
+pub async fn sign_in(username: String, password: String) -> Result<(), ConsoleError> {
+    use fennec_core::secret::Secret;
+
+    let fennec = fennec()?;
+    let session = fennec
+        .sign_in(&username, Secret::from_presented(password), now())
+        .await
+        .map_err(map_error)?;
+    set_session_cookie(&fennec, &session);
+    Ok(())
+}
+
+/// Ends the current session.
+#[server(input = Json)]
+pub async fn sign_out() -> Result<(), ConsoleError> {
+    let fennec = fennec()?;
+    if let Some(token) = crate::ssr::session_token().await {
+        fennec.sign_out(&token).await.map_err(map_error)?;
+    }
+    crate::ssr::clear_session_cookie();
+    Ok(())
+}
+
+/// The signed-in administrator and their tenants.
+#[server(input = Json)]
+pub async fn current_admin() -> Result<AdminView, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec.admin_view(&admin).await.map_err(map_error)
+}
+
+/// Everything the console frame shows for a tenant.
+#[server(input = Json)]
+pub async fn load_console_state(tenant: String) -> Result<ConsoleState, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    Ok(ConsoleState {
+        environments: fennec.environments(&admin, &tenant).await.map_err(map_error)?,
+        admin: fennec.admin_view(&admin).await.map_err(map_error)?,
+    })
+}
+
+/// The registrations of an environment.
+#[server(input = Json)]
+pub async fn list_applications(
+    tenant: String,
+    env: String,
+) -> Result<Vec<ApplicationSummary>, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec.applications(&admin, &tenant, &env).await.map_err(map_error)
+}
+
+/// The URLs shown on the wizards' summary cards.
+#[server(input = Json)]
+pub async fn load_environment_urls(tenant: String, env: String) -> Result<EnvironmentUrls, ConsoleError> {
+    let (fennec, _admin) = require_admin().await?;
+    Ok(fennec.environment_urls(&tenant, &env))
+}
+
+/// The environment's resources and scopes, for the grants picker.
+#[server(input = Json)]
+pub async fn resource_options(
+    tenant: String,
+    env: String,
+) -> Result<Vec<ResourceOption>, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec.resource_options(&admin, &tenant, &env).await.map_err(map_error)
+}
+
+/// Registers a resource (API).
+#[server(input = Json)]
+pub async fn create_resource(
+    tenant: String,
+    env: String,
+    display_name: String,
+    name: String,
+    scopes: Vec<String>,
+) -> Result<ApplicationSummary, ConsoleError> {
+    use fennec_core::service::NewResourceInput;
+
+    let (fennec, admin) = require_admin().await?;
+    let input = NewResourceInput {
+        display_name,
+        name,
+        scopes,
+    };
+    fennec
+        .create_resource(&admin, &tenant, &env, input, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Registers a client; the result carries its secret, shown this once.
+#[server(input = Json)]
+pub async fn create_client(
+    tenant: String,
+    env: String,
+    display_name: String,
+    name: String,
+    auth_method: ClientAuthMethod,
+    grants: Vec<GrantInput>,
+) -> Result<CreatedClient, ConsoleError> {
+    use fennec_core::service::NewClientInput;
+
+    let (fennec, admin) = require_admin().await?;
+    let input = NewClientInput {
+        display_name,
+        name,
+        auth_method,
+        grants,
+    };
+    fennec
+        .create_client(&admin, &tenant, &env, input, now())
+        .await
+        .map_err(map_error)
+}

@@ -1,0 +1,195 @@
+//! The "OAuth 2.0 — Client Credentials Grant" wizard: identity, authentication and grants.
+
+use fennec_core::rules::{self, ClientAuthMethod};
+use fennec_core::views::{CreatedClient, GrantInput, ResourceOption};
+use leptos::prelude::*;
+
+use crate::api::{create_client, resource_options};
+use crate::components::{
+    use_tenant_env, ConsoleFrame, CopyValue, FormError, TextField, PRIMARY_BUTTON,
+    SECONDARY_BUTTON,
+};
+use crate::error::ConsoleError;
+
+/// Registers a new client, then shows its secret once.
+#[component]
+pub fn ClientWizard() -> impl IntoView {
+    view! {
+        <ConsoleFrame>
+            <ClientForm />
+        </ConsoleFrame>
+    }
+}
+
+type CreateInput = (String, String, String, String, ClientAuthMethod, Vec<GrantInput>);
+
+#[component]
+fn ClientForm() -> impl IntoView {
+    let (tenant, env) = use_tenant_env();
+    let display_name = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let show_advanced = RwSignal::new(false);
+    let method = RwSignal::new(ClientAuthMethod::ClientSecretPost);
+    // (resource, scope) pairs, in the order they were ticked.
+    let selected = RwSignal::new(Vec::<(String, String)>::new());
+    let resources = Resource::new(move || (tenant.get(), env.get()), |(t, e)| resource_options(t, e));
+
+    let action = Action::new(move |input: &CreateInput| {
+        let (t, e, d, n, m, g) = input.clone();
+        create_client(t, e, d, n, m, g)
+    });
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let server_field = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e: ConsoleError| e.field(field)))
+    };
+    let name_problem = Signal::derive(move || {
+        let typed = name.get();
+        match typed.trim().is_empty() {
+            true => server_field("name").get(),
+            false => rules::normalize_name(&typed).err().map(|e| e.to_string()).or_else(|| server_field("name").get()),
+        }
+    });
+    let list_url = move || format!("/console/{}/{}/applications", tenant.get(), env.get());
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut grants: Vec<GrantInput> = Vec::new();
+        for (resource, scope) in selected.get() {
+            match grants.iter_mut().find(|g| g.resource == resource) {
+                Some(g) => g.scopes.push(scope),
+                None => grants.push(GrantInput { resource, scopes: vec![scope] }),
+            }
+        }
+        action.dispatch((tenant.get(), env.get(), display_name.get(), name.get(), method.get(), grants));
+    };
+
+    view! {
+        {move || match action.value().get() {
+            Some(Ok(created)) => view! { <ClientCreated created list_url=list_url() /> }.into_any(),
+            _ => view! {
+                <h1 class="mb-4 text-2xl font-semibold">"New OAuth 2.0 client (client credentials grant)"</h1>
+                <form on:submit=submit novalidate class="max-w-2xl">
+                    <FormError error />
+                    <TextField label="Display name" value=display_name error=server_field("display_name") />
+                    <label class="mb-4 flex items-center gap-2 text-sm">
+                        <input type="checkbox" bind:checked=show_advanced />
+                        "Show advanced"
+                    </label>
+                    <Show when=move || show_advanced.get()>
+                        <TextField label="Client ID" value=name error=name_problem
+                            hint="Left blank, a client ID is generated." />
+                        <label class="mb-4 block text-sm font-medium">
+                            "Client authentication method"
+                            <select
+                                class="mt-1 block w-full rounded border border-slate-300 px-3 py-2"
+                                on:change=move |ev| {
+                                    if let Ok(m) = event_target_value(&ev).parse::<ClientAuthMethod>() {
+                                        method.set(m);
+                                    }
+                                }
+                            >
+                                <option value="client_secret_post" selected=move || method.get() == ClientAuthMethod::ClientSecretPost>"client secret post"</option>
+                                <option value="client_secret_basic" selected=move || method.get() == ClientAuthMethod::ClientSecretBasic>"client secret basic"</option>
+                            </select>
+                        </label>
+                    </Show>
+                    <p class="mb-4 rounded bg-slate-100 px-3 py-2 text-sm">
+                        "Authentication: " <strong>{move || method.get().as_str()}</strong>
+                        ". A client secret is generated when you create the client and shown once."
+                    </p>
+                    <fieldset class="mb-4">
+                        <legend class="mb-2 text-sm font-medium">"Resource grants"</legend>
+                        <Suspense fallback=|| view! { <p>"Loading resources…"</p> }>
+                            {move || Suspend::new(async move {
+                                match resources.await {
+                                    Ok(list) if list.is_empty() => view! {
+                                        <p class="text-sm text-slate-600">"No resources in this environment yet. The client can still get tokens for itself."</p>
+                                    }.into_any(),
+                                    Ok(list) => list.into_iter().map(|r| view! { <GrantPicker resource=r selected /> }).collect_view().into_any(),
+                                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                                }
+                            })}
+                        </Suspense>
+                        <p class="text-sm text-red-700" role="alert">{move || server_field("grants").get()}</p>
+                    </fieldset>
+                    <div class="flex gap-3">
+                        <button type="submit" class=PRIMARY_BUTTON disabled=move || action.pending().get()>"Create"</button>
+                        <a class=SECONDARY_BUTTON href=list_url>"Cancel"</a>
+                    </div>
+                </form>
+            }.into_any(),
+        }}
+    }
+}
+
+/// One resource's scopes as checkboxes.
+#[component]
+fn GrantPicker(resource: ResourceOption, selected: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+    let resource_name = resource.name.clone();
+    view! {
+        <div class="mb-3 rounded border border-slate-200 bg-white p-3" data-testid=format!("grant-{}", resource.name)>
+            <div class="mb-1 font-medium">{resource.display_name.clone()} " " <code class="text-sm text-slate-600">{resource.name.clone()}</code></div>
+            <div class="flex flex-wrap gap-4">
+                {resource.scopes.into_iter().map(|scope| {
+                    let key = (resource_name.clone(), scope.clone());
+                    let checked_key = key.clone();
+                    view! {
+                        <label class="flex items-center gap-2 text-sm">
+                            <input
+                                type="checkbox"
+                                prop:checked=move || selected.get().contains(&checked_key)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    let key = key.clone();
+                                    selected.update(|s| {
+                                        s.retain(|k| *k != key);
+                                        if on {
+                                            s.push(key);
+                                        }
+                                    });
+                                }
+                            />
+                            {scope.clone()}
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
+/// Shown once after creation: the secret, the token URL and a ready-to-paste request.
+#[component]
+fn ClientCreated(created: CreatedClient, list_url: String) -> impl IntoView {
+    let curl = curl_command(&created);
+    view! {
+        <h1 class="mb-4 text-2xl font-semibold">"Client created"</h1>
+        <div class="mb-4 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900" role="alert">
+            "Copy the client secret now. It will not be shown again."
+        </div>
+        <div class="max-w-3xl rounded border border-slate-200 bg-white p-4 shadow-sm">
+            <CopyValue label="Client ID" value=created.client_id.clone() test_id="client-id" />
+            <CopyValue label="Client secret" value=created.secret.clone() test_id="client-secret" />
+            <CopyValue label="Token URL" value=created.token_url.clone() test_id="token-url" />
+            <CopyValue label="Token request" value=curl test_id="curl-command" />
+        </div>
+        <a class=format!("mt-4 inline-block {SECONDARY_BUTTON}") href=list_url>"Back to applications"</a>
+    }
+}
+
+fn curl_command(created: &CreatedClient) -> String {
+    let scope = match created.scope.is_empty() {
+        true => String::new(),
+        false => format!(" -d 'scope={}'", created.scope),
+    };
+    match created.auth_method {
+        ClientAuthMethod::ClientSecretBasic => format!(
+            "curl -s -X POST '{}' -u '{}:{}' -d grant_type=client_credentials{scope}",
+            created.token_url, created.client_id, created.secret
+        ),
+        _ => format!(
+            "curl -s -X POST '{}' -d grant_type=client_credentials -d 'client_id={}' -d 'client_secret={}'{scope}",
+            created.token_url, created.client_id, created.secret
+        ),
+    }
+}

@@ -1,0 +1,23 @@
+//! Fennec's domain: naming rules, the OAuth 2.0 client credentials protocol core and storage.
+
+pub mod rules;
+
+#[cfg(feature = "server")]
+pub mod error;
+#[cfg(feature = "server")]
+pub mod keys;
+#[cfg(feature = "server")]
+pub mod names;
+#[cfg(feature = "server")]
+pub mod request;
+#[cfg(feature = "server")]
+pub mod scope;
+#[cfg(feature = "server")]
+pub mod secret;
+#[cfg(feature = "server")]
+pub mod token;
+#[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
+pub mod store;
+pub mod views;

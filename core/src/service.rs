@@ -1,0 +1,964 @@
+//! Fennec's domain operations: first start, sign-in, registrations and token issuance.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::keys::{LoadedKey, SigningAlg, SigningKey};
+use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
+use crate::rules::{self, ClientAuthMethod};
+use crate::scope::{resolve_scopes, split_scope_param, Grant};
+use crate::secret::{self, Secret, StoredSecret};
+use crate::store::{
+    AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewEnvironment, NewSecret,
+    SetupRefused, Store, StoreError,
+};
+use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
+use crate::error::TokenError;
+use crate::views::{
+    AdminView, ApplicationKind, ApplicationSummary, CreatedClient, EnvironmentUrls,
+    EnvironmentView, FieldError, GrantInput, ResourceOption,
+};
+
+/// How long a console session lasts.
+pub const SESSION_LIFETIME_SECS: i64 = 12 * 60 * 60;
+/// Default access token lifetime of a new client (SPEC 3.7).
+pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Minimum length of an administrator's password.
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Failed sign-ins tolerated before each further attempt must wait.
+const FREE_LOGIN_FAILURES: i64 = 5;
+
+/// Tenant names that would hide parts of Fennec's own URL space.
+const RESERVED_TENANT_NAMES: &[&str] = &["api", "console", "pkg"];
+
+/// A failure of a console operation. Messages are safe to show to the administrator.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("some fields need attention")]
+    Invalid(Vec<FieldError>),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("please sign in")]
+    Unauthenticated,
+    #[error("the setup link is not valid or was already used")]
+    SetupRefused,
+    #[error("the username or password is not correct")]
+    SignInFailed,
+    #[error("too many failed sign-ins; try again in {0} seconds")]
+    Throttled(i64),
+    #[error("something went wrong on the server; the details are in its log")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(Box::new(e))
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid(vec![FieldError {
+        field: field.to_string(),
+        message: message.into(),
+    }])
+}
+
+/// A fresh console session token, to be put in the session cookie.
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(***)")
+    }
+}
+
+/// The administrator behind a valid session.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub id: String,
+    pub username: String,
+}
+
+/// What the first-start page sends.
+#[derive(Debug, Clone)]
+pub struct SetupInput {
+    pub token: String,
+    pub username: String,
+    pub password: Secret,
+    pub tenant: String,
+}
+
+/// What the resource wizard sends.
+#[derive(Debug, Clone)]
+pub struct NewResourceInput {
+    pub display_name: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// What the client wizard sends.
+#[derive(Debug, Clone)]
+pub struct NewClientInput {
+    pub display_name: String,
+    pub name: String,
+    pub auth_method: ClientAuthMethod,
+    pub grants: Vec<GrantInput>,
+}
+
+/// Where a token request arrived: the environment and, for application URLs, the app segment.
+#[derive(Debug, Clone)]
+pub struct TokenTarget<'a> {
+    pub tenant: &'a str,
+    pub environment: &'a str,
+    pub application: Option<&'a str>,
+}
+
+/// Fennec's domain service, shared by the console and the token endpoint; cheap to clone.
+#[derive(Clone)]
+pub struct Fennec {
+    store: Store,
+    public_url: Arc<str>,
+    loaded_keys: Arc<Mutex<HashMap<String, Arc<LoadedKey>>>>,
+    dummy_hash: Arc<str>,
+}
+
+impl Fennec {
+    /// Builds the service over a store, with the public base URL of every issuer.
+    pub fn new(store: Store, public_url: &str) -> Result<Fennec, ServiceError> {
+        // Verifying against this hash when a user or client is unknown keeps timing uniform.
+        let dummy = Secret::generate();
+        let dummy_hash = secret::hash_secret(&dummy).map_err(internal)?;
+        Ok(Fennec {
+            store,
+            public_url: public_url.trim_end_matches('/').into(),
+            loaded_keys: Arc::default(),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Issuer of an environment (SPEC 1.5).
+    pub fn issuer(&self, tenant: &str, env: &str) -> String {
+        format!("{}/{tenant}/{env}/", self.public_url)
+    }
+
+    /// URLs of an environment for the console's summary cards.
+    pub fn environment_urls(&self, tenant: &str, env: &str) -> EnvironmentUrls {
+        let authority = self.issuer(tenant, env);
+        EnvironmentUrls {
+            metadata_url: format!("{authority}.well-known/openid-configuration"),
+            token_url: format!("{authority}oauth/token"),
+            authority,
+        }
+    }
+
+    /// Token URL of one application (SPEC 1.7).
+    pub fn application_token_url(&self, tenant: &str, env: &str, app: &str) -> String {
+        format!("{}{app}/oauth/token", self.issuer(tenant, env))
+    }
+
+    /// On an empty database, makes a new one-time setup token and returns it; else `None`.
+    pub async fn prepare_setup(&self, now: i64) -> Result<Option<String>, ServiceError> {
+        if self.store.has_admin().await? {
+            return Ok(None);
+        }
+        let token = random_token();
+        self.store.replace_setup_token(&sha256_b64(&token), now).await?;
+        Ok(Some(token))
+    }
+
+    /// Whether a setup token can still be used.
+    pub async fn setup_token_is_valid(&self, token: &str) -> Result<bool, ServiceError> {
+        Ok(self.store.setup_token_is_valid(&sha256_b64(token)).await?)
+    }
+
+    /// Creates the first administrator and tenant, consuming the setup token.
+    pub async fn complete_setup(
+        &self,
+        input: SetupInput,
+        now: i64,
+    ) -> Result<SessionToken, ServiceError> {
+        let mut errors = Vec::new();
+        let username = check_username(&input.username, &mut errors);
+        if input.password.expose().chars().count() < MIN_PASSWORD_LEN {
+            errors.push(FieldError {
+                field: "password".into(),
+                message: format!("Use at least {MIN_PASSWORD_LEN} characters."),
+            });
+        }
+        let tenant = check_tenant_name(&input.tenant, &mut errors);
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        if !self.setup_token_is_valid(&input.token).await? {
+            return Err(ServiceError::SetupRefused);
+        }
+
+        let password = input.password;
+        let password_hash = blocking(move || secret::hash_password(password.expose())).await?;
+        let environments = vec![
+            new_environment("-", "Production", 0)?,
+            new_environment("master", "Master", 1000)?,
+        ];
+        let session = random_token();
+        let admin = AdminRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: username.clone(),
+            password_hash,
+        };
+        let setup = InitialSetup {
+            setup_token_hash: sha256_b64(&input.token),
+            admin,
+            tenant: tenant.clone(),
+            environments,
+            session_token_hash: sha256_b64(&session),
+            session_expires_at: now + SESSION_LIFETIME_SECS,
+            now,
+        };
+        match self.store.complete_setup(&setup).await {
+            Ok(()) => {}
+            Err(SetupRefused::InvalidToken) => return Err(ServiceError::SetupRefused),
+            Err(SetupRefused::Store(e)) => return Err(e.into()),
+        }
+
+        tracing::info!(admin.username = %username, tenant = %tenant, "first administrator created");
+        Ok(SessionToken(session))
+    }
+
+    /// Signs an administrator in; unknown users and wrong passwords look the same.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: Secret,
+        now: i64,
+    ) -> Result<SessionToken, ServiceError> {
+        let username = username.trim().to_lowercase();
+        let (failures, last_failure) = self.store.login_failures(&username).await?;
+        if failures >= FREE_LOGIN_FAILURES {
+            let wait = 1_i64 << (failures - FREE_LOGIN_FAILURES).min(8);
+            let remaining = last_failure + wait - now;
+            if remaining > 0 {
+                return Err(ServiceError::Throttled(remaining));
+            }
+        }
+
+        let admin = self.store.admin_by_username(&username).await?;
+        let hash = admin
+            .as_ref()
+            .map(|a| a.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.to_string());
+        let matches =
+            blocking(move || Ok::<_, std::convert::Infallible>(secret::verify_password(password.expose(), &hash))).await?;
+
+        match admin {
+            Some(admin) if matches => {
+                self.store.clear_login_failures(&username).await?;
+                let session = random_token();
+                self.store
+                    .insert_session(&sha256_b64(&session), &admin.id, now, now + SESSION_LIFETIME_SECS)
+                    .await?;
+                tracing::info!(admin.username = %username, "administrator signed in");
+                Ok(SessionToken(session))
+            }
+            _ => {
+                self.store.record_login_failure(&username, now).await?;
+                tracing::warn!(admin.username = %username, "failed sign-in");
+                Err(ServiceError::SignInFailed)
+            }
+        }
+    }
+
+    /// The administrator of a session token, if the session is valid.
+    pub async fn session_admin(&self, token: &str, now: i64) -> Result<Option<Admin>, ServiceError> {
+        let row = self.store.session_admin(&sha256_b64(token), now).await?;
+        Ok(row.map(|a| Admin {
+            id: a.id,
+            username: a.username,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn sign_out(&self, token: &str) -> Result<(), ServiceError> {
+        Ok(self.store.delete_session(&sha256_b64(token)).await?)
+    }
+
+    /// The administrator with the tenants they manage.
+    pub async fn admin_view(&self, admin: &Admin) -> Result<AdminView, ServiceError> {
+        Ok(AdminView {
+            username: admin.username.clone(),
+            tenants: self.store.tenants().await?,
+        })
+    }
+
+    /// The environments of a tenant, Production first and `master` last.
+    pub async fn environments(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+    ) -> Result<Vec<EnvironmentView>, ServiceError> {
+        let rows = self.store.environments(tenant).await?;
+        if rows.is_empty() {
+            return Err(ServiceError::NotFound(format!("tenant {tenant}")));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|e| EnvironmentView {
+                name: e.name,
+                display_name: e.display_name,
+            })
+            .collect())
+    }
+
+    /// The registrations of an environment, for the Applications list.
+    pub async fn applications(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+        env: &str,
+    ) -> Result<Vec<ApplicationSummary>, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        let apps = self.store.applications(tenant, env).await?;
+        let scopes = self.store.environment_scopes(tenant, env).await?;
+
+        Ok(apps
+            .into_iter()
+            .map(|app| {
+                let requestable_scopes = scopes
+                    .iter()
+                    .filter(|s| app.is_resource && s.application_id == app.id)
+                    .map(|s| format!("{}:{}", app.name, s.scope))
+                    .collect();
+                let token_url = app
+                    .is_client
+                    .then(|| self.application_token_url(tenant, env, &app.name));
+                ApplicationSummary {
+                    kind: ApplicationKind::of(app.is_resource, app.is_client),
+                    name: app.name,
+                    display_name: app.display_name,
+                    requestable_scopes,
+                    token_url,
+                }
+            })
+            .collect())
+    }
+
+    /// The environment's resources with their scopes, for the grants picker.
+    pub async fn resource_options(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+        env: &str,
+    ) -> Result<Vec<ResourceOption>, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        let apps = self.store.applications(tenant, env).await?;
+        let scopes = self.store.environment_scopes(tenant, env).await?;
+
+        Ok(apps
+            .into_iter()
+            .filter(|a| a.is_resource)
+            .map(|a| ResourceOption {
+                scopes: scopes
+                    .iter()
+                    .filter(|s| s.application_id == a.id)
+                    .map(|s| s.scope.clone())
+                    .collect(),
+                name: a.name,
+                display_name: a.display_name,
+            })
+            .collect())
+    }
+
+    /// Registers an OAuth 2.0 resource (an API with scopes).
+    pub async fn create_resource(
+        &self,
+        admin: &Admin,
+        tenant: &str,
+        env: &str,
+        input: NewResourceInput,
+        now: i64,
+    ) -> Result<ApplicationSummary, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        let mut errors = Vec::new();
+        let display_name = check_display_name(&input.display_name, &mut errors);
+        let name = check_application_name(&input.name, &mut errors);
+        let scopes: Vec<String> = input.scopes.iter().map(|s| s.trim().to_string()).collect();
+        if let Err(e) = rules::check_scope_list(&scopes) {
+            errors.push(FieldError {
+                field: "scopes".into(),
+                message: e.to_string(),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+
+        let app = NewApplication {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant: tenant.to_string(),
+            environment: env.to_string(),
+            name: name.clone(),
+            display_name: display_name.clone(),
+            is_resource: true,
+            is_client: false,
+            auth_method: None,
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            scopes: scopes.clone(),
+            grants: Vec::new(),
+            secret: None,
+            created_at: now,
+        };
+        let audit = AuditEntry {
+            at: now,
+            actor: admin.username.clone(),
+            tenant: Some(tenant.to_string()),
+            environment: Some(env.to_string()),
+            action: "resource.created".into(),
+            target: Some(name.clone()),
+            detail: format!("scopes: {}", scopes.join(" ")),
+        };
+        self.insert_application(&app, &audit).await?;
+
+        tracing::info!(admin.username = %admin.username, tenant, env, application.name = %name, "resource created");
+        Ok(ApplicationSummary {
+            requestable_scopes: scopes.iter().map(|s| format!("{name}:{s}")).collect(),
+            name,
+            display_name,
+            kind: ApplicationKind::Resource,
+            token_url: None,
+        })
+    }
+
+    /// Registers an OAuth 2.0 client with a generated secret, shown only in the result.
+    pub async fn create_client(
+        &self,
+        admin: &Admin,
+        tenant: &str,
+        env: &str,
+        input: NewClientInput,
+        now: i64,
+    ) -> Result<CreatedClient, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        let mut errors = Vec::new();
+        let display_name = check_display_name(&input.display_name, &mut errors);
+        let name = check_application_name(&input.name, &mut errors);
+        if input.auth_method == ClientAuthMethod::PrivateKeyJwt {
+            errors.push(FieldError {
+                field: "auth_method".into(),
+                message: "Private key JWT needs a certificate, which this wizard cannot take yet."
+                    .into(),
+            });
+        }
+        let grants = self
+            .check_grants(tenant, env, &input.grants, &mut errors)
+            .await?;
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+
+        let secret = Secret::generate();
+        let info = secret::secret_info(secret.expose());
+        let to_hash = secret.clone();
+        let hash = blocking(move || secret::hash_secret(&to_hash)).await?;
+        let scope: Vec<String> = grants.iter().map(|g| g.2.clone()).collect();
+        let app = NewApplication {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant: tenant.to_string(),
+            environment: env.to_string(),
+            name: name.clone(),
+            display_name,
+            is_resource: false,
+            is_client: true,
+            auth_method: Some(input.auth_method.as_str().to_string()),
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            scopes: Vec::new(),
+            grants: grants.into_iter().map(|(id, s, _)| (id, s)).collect(),
+            secret: Some(NewSecret {
+                id: uuid::Uuid::new_v4().to_string(),
+                hash,
+                info,
+                expires_at: None,
+            }),
+            created_at: now,
+        };
+        let audit = AuditEntry {
+            at: now,
+            actor: admin.username.clone(),
+            tenant: Some(tenant.to_string()),
+            environment: Some(env.to_string()),
+            action: "client.created".into(),
+            target: Some(name.clone()),
+            detail: format!(
+                "method: {}; grants: {}; one secret generated",
+                input.auth_method.as_str(),
+                scope.join(" ")
+            ),
+        };
+        self.insert_application(&app, &audit).await?;
+
+        tracing::info!(admin.username = %admin.username, tenant, env, client.id = %name, "client created");
+        Ok(CreatedClient {
+            token_url: self.application_token_url(tenant, env, &name),
+            client_id: name,
+            auth_method: input.auth_method,
+            secret: secret.expose().to_string(),
+            scope: scope.join(" "),
+        })
+    }
+
+    /// Answers a token request (SPEC 4); the caller only adapts HTTP to and from this.
+    pub async fn issue_token(
+        &self,
+        target: TokenTarget<'_>,
+        http: &HttpTokenRequest<'_>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenError> {
+        let request = parse_token_request(http)?;
+        let tried_header = request.credentials.tried_authorization_header();
+        let refuse = |description: &str| TokenError::InvalidClient {
+            description: description.to_string(),
+            tried_authorization_header: tried_header,
+        };
+
+        let path_client = match target.application {
+            Some(segment) => Some(
+                application_from_segment(segment).ok_or_else(|| refuse("Unknown client."))?,
+            ),
+            None => None,
+        };
+        let (presented_id, presented_secret, method) = match &request.credentials {
+            ClientCredentials::Basic { client_id, secret } => {
+                (client_id.clone(), secret.clone(), ClientAuthMethod::ClientSecretBasic)
+            }
+            ClientCredentials::Post { client_id, secret } => {
+                (client_id.clone(), secret.clone(), ClientAuthMethod::ClientSecretPost)
+            }
+            ClientCredentials::Assertion { .. } => {
+                return Err(refuse("This client does not authenticate with private_key_jwt."))
+            }
+            ClientCredentials::None => {
+                return Err(refuse("Client authentication is required."));
+            }
+        };
+        if let Some(path_client) = &path_client {
+            if *path_client != presented_id {
+                return Err(refuse("The credentials are for another client."));
+            }
+        }
+        if let Some(param) = &request.client_id_param {
+            if *param != presented_id {
+                return Err(TokenError::InvalidRequest(
+                    "client_id names a different client than the credentials.".into(),
+                ));
+            }
+        }
+
+        let app = self
+            .store
+            .application(target.tenant, target.environment, &presented_id)
+            .await
+            .map_err(store_failure)?
+            .filter(|a| a.is_client);
+        let authenticated = self
+            .check_client_secret(app.as_ref(), method, presented_secret, now)
+            .await?;
+        let Some(app) = authenticated else {
+            return Err(refuse("Client authentication failed."));
+        };
+        if !app.client_credentials_enabled {
+            return Err(TokenError::UnauthorizedClient(
+                "The client credentials grant is disabled for this client.".into(),
+            ));
+        }
+
+        let grants = self.grants_of(&app.id).await?;
+        let requested = split_scope_param(request.scope.as_deref().unwrap_or(""));
+        let granted = resolve_scopes(&requested, &grants, &app.name)?;
+        let key = self
+            .primary_key(target.tenant, target.environment)
+            .await?;
+        let issuer = self.issuer(target.tenant, target.environment);
+        let access_token = mint_access_token(
+            &key,
+            &AccessTokenRequest {
+                issuer: &issuer,
+                client_id: &app.name,
+                granted: &granted,
+                lifetime_secs: app.token_lifetime_secs,
+                now,
+            },
+        )?;
+
+        tracing::info!(
+            tenant = target.tenant,
+            env = target.environment,
+            client.id = %app.name,
+            token.audience = %granted.audiences.join(" "),
+            "access token issued"
+        );
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: app.token_lifetime_secs,
+            scope: (!granted.scopes.is_empty()).then(|| granted.scopes.join(" ")),
+        })
+    }
+
+    /// Discovery metadata of an environment or one of its applications (SPEC 1.6, 1.7, 5.2).
+    pub async fn metadata(
+        &self,
+        tenant: &str,
+        env: &str,
+        application: Option<&str>,
+    ) -> Result<Option<serde_json::Value>, ServiceError> {
+        if self.store.environment(tenant, env).await?.is_none() {
+            return Ok(None);
+        }
+        let issuer = self.issuer(tenant, env);
+        let mut doc = serde_json::json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}oauth/token"),
+            "jwks_uri": format!("{issuer}.well-known/openid-configuration/keys"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "token_endpoint_auth_signing_alg_values_supported":
+                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"],
+        });
+
+        if let Some(segment) = application {
+            let Some(name) = application_from_segment(segment) else {
+                return Ok(None);
+            };
+            let Some(app) = self.store.application(tenant, env, &name).await? else {
+                return Ok(None);
+            };
+            doc["token_endpoint"] = self.application_token_url(tenant, env, &app.name).into();
+            let scopes: Vec<String> = self
+                .store
+                .client_grants(&app.id)
+                .await?
+                .into_iter()
+                .map(|g| format!("{}:{}", g.resource_name, g.scope))
+                .collect();
+            doc["scopes_supported"] = scopes.into();
+        }
+        Ok(Some(doc))
+    }
+
+    /// The published signing keys of an environment as a JWK Set.
+    pub async fn jwks(&self, tenant: &str, env: &str) -> Result<Option<serde_json::Value>, ServiceError> {
+        if self.store.environment(tenant, env).await?.is_none() {
+            return Ok(None);
+        }
+        let keys = self
+            .store
+            .signing_keys(tenant, env)
+            .await?
+            .into_iter()
+            .map(signing_key_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(crate::keys::jwks(&keys).map_err(internal)?))
+    }
+
+    /// The newest audit records of a tenant.
+    pub async fn audit_log(&self, _admin: &Admin, tenant: &str) -> Result<Vec<AuditEntry>, ServiceError> {
+        Ok(self.store.audit_log(tenant, 200).await?)
+    }
+
+    async fn require_environment(&self, tenant: &str, env: &str) -> Result<(), ServiceError> {
+        match self.store.environment(tenant, env).await? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::NotFound(format!("environment {tenant}/{env}"))),
+        }
+    }
+
+    async fn insert_application(
+        &self,
+        app: &NewApplication,
+        audit: &AuditEntry,
+    ) -> Result<(), ServiceError> {
+        match self.store.insert_application(app, audit).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_unique_violation() => Err(invalid(
+                "name",
+                format!("The name {} is already used in this environment.", app.name),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks the wizard's grants against the environment's resources; returns
+    /// (resource id, scope, `{resource}:{scope}`) in the order given, without repeats.
+    async fn check_grants(
+        &self,
+        tenant: &str,
+        env: &str,
+        grants: &[GrantInput],
+        errors: &mut Vec<FieldError>,
+    ) -> Result<Vec<(String, String, String)>, ServiceError> {
+        let apps = self.store.applications(tenant, env).await?;
+        let scopes = self.store.environment_scopes(tenant, env).await?;
+        let mut checked = Vec::new();
+
+        for grant in grants {
+            let Some(resource) = apps.iter().find(|a| a.is_resource && a.name == grant.resource)
+            else {
+                errors.push(FieldError {
+                    field: "grants".into(),
+                    message: format!("There is no resource named {}.", grant.resource),
+                });
+                continue;
+            };
+            for scope in &grant.scopes {
+                let exists = scopes
+                    .iter()
+                    .any(|s| s.application_id == resource.id && s.scope == *scope);
+                if !exists {
+                    errors.push(FieldError {
+                        field: "grants".into(),
+                        message: format!("{} has no scope named {scope}.", resource.name),
+                    });
+                    continue;
+                }
+                let full = format!("{}:{scope}", resource.name);
+                if !checked.iter().any(|(_, _, f): &(String, String, String)| *f == full) {
+                    checked.push((resource.id.clone(), scope.clone(), full));
+                }
+            }
+        }
+        Ok(checked)
+    }
+
+    /// Runs the secret check for a client, spending the same effort when the client is unknown.
+    async fn check_client_secret(
+        &self,
+        app: Option<&ApplicationRow>,
+        method: ClientAuthMethod,
+        presented: Secret,
+        now: i64,
+    ) -> Result<Option<ApplicationRow>, TokenError> {
+        let registered_method = app
+            .and_then(|a| a.auth_method.as_deref())
+            .and_then(|m| m.parse::<ClientAuthMethod>().ok());
+        let stored = match app {
+            Some(a) if registered_method == Some(method) => self
+                .store
+                .client_secrets(&a.id)
+                .await
+                .map_err(store_failure)?
+                .into_iter()
+                .map(|s| StoredSecret {
+                    id: s.id,
+                    hash: s.hash,
+                    info: s.info,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+            _ => vec![StoredSecret {
+                id: String::new(),
+                hash: self.dummy_hash.to_string(),
+                info: None,
+                expires_at: Some(0),
+            }],
+        };
+        let usable = app.is_some() && registered_method == Some(method);
+
+        let verified = tokio::task::spawn_blocking(move || {
+            secret::verify_secret(presented.expose(), &stored, now)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "secret verification task failed");
+            TokenError::ServerError
+        })?;
+        Ok((usable && verified).then(|| app.cloned()).flatten())
+    }
+
+    async fn grants_of(&self, client_app_id: &str) -> Result<Vec<Grant>, TokenError> {
+        let rows = self
+            .store
+            .client_grants(client_app_id)
+            .await
+            .map_err(store_failure)?;
+        let mut grants: Vec<Grant> = Vec::new();
+        for row in rows {
+            match grants.iter_mut().find(|g| g.resource == row.resource_name) {
+                Some(grant) => grant.scopes.push(row.scope),
+                None => grants.push(Grant {
+                    resource: row.resource_name,
+                    scopes: vec![row.scope],
+                }),
+            }
+        }
+        Ok(grants)
+    }
+
+    /// The environment's primary signing key, parsed once per process.
+    async fn primary_key(&self, tenant: &str, env: &str) -> Result<Arc<LoadedKey>, TokenError> {
+        let rows = self
+            .store
+            .signing_keys(tenant, env)
+            .await
+            .map_err(store_failure)?;
+        let Some(row) = rows.into_iter().find(|k| k.state == "primary") else {
+            tracing::error!(tenant, env, "environment has no primary signing key");
+            return Err(TokenError::ServerError);
+        };
+
+        if let Some(key) = self.cached_key(&row.kid) {
+            return Ok(key);
+        }
+        let kid = row.kid.clone();
+        let loaded = signing_key_from_row(row)
+            .and_then(|k| LoadedKey::load(&k).map_err(internal))
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing key cannot be loaded");
+                TokenError::ServerError
+            })?;
+        let loaded = Arc::new(loaded);
+        if let Ok(mut cache) = self.loaded_keys.lock() {
+            cache.insert(kid, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    fn cached_key(&self, kid: &str) -> Option<Arc<LoadedKey>> {
+        self.loaded_keys.lock().ok()?.get(kid).cloned()
+    }
+}
+
+/// The application name in a URL segment, without a `(…)` selector (SPEC 1.3).
+pub fn application_from_segment(segment: &str) -> Option<String> {
+    let name = match segment.find('(') {
+        Some(open) if segment.ends_with(')') => &segment[..open],
+        Some(_) => return None,
+        None => segment,
+    };
+    rules::normalize_name(name).ok()
+}
+
+fn new_environment(name: &str, display_name: &str, sort_order: i64) -> Result<NewEnvironment, ServiceError> {
+    let key = SigningKey::generate(SigningAlg::RS256).map_err(internal)?;
+    Ok(NewEnvironment {
+        name: name.to_string(),
+        display_name: display_name.to_string(),
+        sort_order,
+        key_kid: key.kid.clone(),
+        key_alg: key.alg.as_str().to_string(),
+        key_der: key.private_pkcs8_der.clone(),
+    })
+}
+
+fn signing_key_from_row(row: crate::store::SigningKeyRow) -> Result<SigningKey, ServiceError> {
+    let alg = row
+        .alg
+        .parse::<SigningAlg>()
+        .map_err(|_| internal(format!("unknown signing algorithm {}", row.alg)))?;
+    Ok(SigningKey {
+        kid: row.kid,
+        alg,
+        private_pkcs8_der: row.private_der,
+    })
+}
+
+fn check_username(input: &str, errors: &mut Vec<FieldError>) -> String {
+    match rules::normalize_name(input) {
+        Ok(name) => name,
+        Err(e) => {
+            errors.push(FieldError {
+                field: "username".into(),
+                message: e.to_string(),
+            });
+            String::new()
+        }
+    }
+}
+
+fn check_tenant_name(input: &str, errors: &mut Vec<FieldError>) -> String {
+    match rules::normalize_name(input) {
+        Ok(name) if RESERVED_TENANT_NAMES.contains(&name.as_str()) => {
+            errors.push(FieldError {
+                field: "tenant".into(),
+                message: format!("{name} is reserved by Fennec; choose another name."),
+            });
+            name
+        }
+        Ok(name) => name,
+        Err(e) => {
+            errors.push(FieldError {
+                field: "tenant".into(),
+                message: e.to_string(),
+            });
+            String::new()
+        }
+    }
+}
+
+fn check_application_name(input: &str, errors: &mut Vec<FieldError>) -> String {
+    if input.trim().is_empty() {
+        return crate::names::generate_name();
+    }
+    match rules::normalize_name(input) {
+        Ok(name) => name,
+        Err(e) => {
+            errors.push(FieldError {
+                field: "name".into(),
+                message: e.to_string(),
+            });
+            String::new()
+        }
+    }
+}
+
+fn check_display_name(input: &str, errors: &mut Vec<FieldError>) -> String {
+    match rules::check_display_name(input) {
+        Ok(name) => name,
+        Err(e) => {
+            errors.push(FieldError {
+                field: "display_name".into(),
+                message: e.to_string(),
+            });
+            String::new()
+        }
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Tokens with 256 bits of entropy need no slow hash: SHA-256 keeps them unusable if leaked.
+fn sha256_b64(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ServiceError {
+    ServiceError::Internal(e.into())
+}
+
+fn store_failure(e: StoreError) -> TokenError {
+    tracing::error!(error = %e, "database failure while issuing a token");
+    TokenError::TemporarilyUnavailable
+}
+
+/// Runs CPU-heavy hashing off the async threads.
+async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}

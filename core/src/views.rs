@@ -1,0 +1,98 @@
+//! What the console shows and sends: plain serialisable values shared by server and browser.
+
+use serde::{Deserialize, Serialize};
+
+/// Kind of an application registration, as the console's type badge names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplicationKind {
+    Resource,
+    Client,
+    ClientAndResource,
+}
+
+impl ApplicationKind {
+    /// Label of the console's type badge.
+    pub fn label(self) -> &'static str {
+        match self {
+            ApplicationKind::Resource => "Resource",
+            ApplicationKind::Client => "Client",
+            ApplicationKind::ClientAndResource => "Client and Resource",
+        }
+    }
+
+    /// The kind of a registration that is a resource, a client, or both.
+    pub fn of(is_resource: bool, is_client: bool) -> ApplicationKind {
+        match (is_resource, is_client) {
+            (true, true) => ApplicationKind::ClientAndResource,
+            (false, true) => ApplicationKind::Client,
+            _ => ApplicationKind::Resource,
+        }
+    }
+}
+
+/// A tenant environment as listed in the console's selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentView {
+    pub name: String,
+    pub display_name: String,
+}
+
+/// The signed-in administrator and the tenants they can manage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminView {
+    pub username: String,
+    pub tenants: Vec<String>,
+}
+
+/// One row of the Applications list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationSummary {
+    pub name: String,
+    pub display_name: String,
+    pub kind: ApplicationKind,
+    /// `{resource}:{scope}` strings a client requests, for a resource; empty otherwise.
+    pub requestable_scopes: Vec<String>,
+    /// The client's token URL, for a client.
+    pub token_url: Option<String>,
+}
+
+/// A resource with its scopes, as offered by the client wizard's grants picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceOption {
+    pub name: String,
+    pub display_name: String,
+    pub scopes: Vec<String>,
+}
+
+/// URLs of an environment that the wizards show on their summary cards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentUrls {
+    /// The issuer, also called the authority.
+    pub authority: String,
+    pub metadata_url: String,
+    pub token_url: String,
+}
+
+/// A resource scope selection in the client wizard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInput {
+    pub resource: String,
+    pub scopes: Vec<String>,
+}
+
+/// The result of creating a client: the one and only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedClient {
+    pub client_id: String,
+    pub auth_method: crate::rules::ClientAuthMethod,
+    pub secret: String,
+    pub token_url: String,
+    pub scope: String,
+}
+
+/// One field the server refused, with a message for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}

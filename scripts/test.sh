@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test tier: formatting and lints, unit and HTTP tests, then the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Formatting and lints (server and WASM builds)"
+cargo fmt --all --check
+cargo clippy -p fennec-core -p fennec-server --all-targets -- -D warnings
+cargo clippy -p fennec-frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "Unit and in-process HTTP tests"
+cargo test -p fennec-core -p fennec-server
+
+step "Building the console and the server"
+cargo leptos build
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+
+step "Browser and interoperability tests"
+data_dir=$(mktemp -d)
+trap 'rm -rf "$data_dir"' EXIT
+export FENNEC_BIN="$target_dir/debug/fennec"
+export FENNEC_SITE_ROOT="$root/target/site"
+export FENNEC_DATA_DIR="$data_dir"
+(cd end2end && npx playwright test)

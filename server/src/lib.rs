@@ -1,0 +1,178 @@
+//! Fennec's HTTP server: the admin console and the OAuth 2.0 endpoints on one axum router.
+
+pub mod config;
+pub mod oauth;
+
+use std::path::Path;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use fennec_app::{shell, App};
+use fennec_core::service::Fennec;
+use fennec_core::store::Store;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::Settings;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Settings(#[from] config::SettingsError),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] fennec_core::store::StoreError),
+    #[error("cannot prepare the service: {0}")]
+    Service(#[from] fennec_core::service::ServiceError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs `fennec serve` until the process is interrupted.
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    let public_url = settings.public_url()?;
+    let site_root = settings.site_root()?;
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+
+    let store = Store::connect(&settings.database_url()).await?;
+    let fennec = Fennec::new(store, &public_url)?;
+    announce_setup_link(&fennec, &settings.data_dir).await?;
+
+    let options = LeptosOptions::builder()
+        .output_name("fennec")
+        .site_root(site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build();
+    let app = router(fennec, options);
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    tracing::info!(listen = %settings.listen, public_url = %public_url, "fennec is serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(StartError::Serve)
+}
+
+/// On an empty database, logs the one-time setup link and writes it to the data folder.
+async fn announce_setup_link(fennec: &Fennec, data_dir: &Path) -> Result<(), StartError> {
+    let link_file = data_dir.join("setup-link.txt");
+    let now = now();
+    match fennec.prepare_setup(now).await? {
+        Some(token) => {
+            let link = format!("{}/console/setup?token={token}", fennec.public_url());
+            tracing::info!(setup.link = %link, "no administrator yet: open this one-time link to create one");
+            if let Err(e) = write_private_file(&link_file, &link) {
+                tracing::warn!(error = %e, path = %link_file.display(), "cannot write the setup link file");
+            }
+        }
+        None => {
+            let _ = std::fs::remove_file(&link_file);
+        }
+    }
+    Ok(())
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// The whole application: OAuth endpoints, console pages, server functions and assets.
+pub fn router(fennec: Fennec, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context_fennec = fennec.clone();
+    let shell_options = options.clone();
+    let public_origin = origin_of(fennec.public_url());
+
+    let console = Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(context_fennec.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+        .layer(middleware::from_fn(move |req, next| {
+            check_origin(public_origin.clone(), req, next)
+        }));
+
+    Router::new()
+        .merge(oauth::routes(fennec))
+        .merge(console)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.
+fn origin_of(url: &str) -> String {
+    match url.parse::<http::Uri>() {
+        Ok(uri) => match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Refuses console requests that change state unless they come from Fennec's own pages.
+async fn check_origin(public_origin: String, req: Request, next: Next) -> Response {
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state {
+        let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok());
+        if origin != Some(public_origin.as_str()) {
+            tracing::warn!(request.origin = ?origin, "console request from a foreign origin refused");
+            return (StatusCode::FORBIDDEN, "This request must come from Fennec's console.")
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -23,7 +23,10 @@ pub struct ConsoleState {
 /// Whether a first-start setup link can still be used.
 #[server(input = Json)]
 pub async fn setup_link_status(token: String) -> Result<bool, ConsoleError> {
-    fennec()?.setup_token_is_valid(&token).await.map_err(map_error)
+    fennec()?
+        .setup_token_is_valid(&token)
+        .await
+        .map_err(map_error)
 }
 
 /// Creates the first administrator and tenant, signs them in and returns the tenant.
@@ -45,7 +48,10 @@ pub async fn complete_setup(
         password: Secret::from_presented(password),
         tenant,
     };
-    let session = fennec.complete_setup(input, now()).await.map_err(map_error)?;
+    let session = fennec
+        .complete_setup(input, now())
+        .await
+        .map_err(map_error)?;
     set_session_cookie(&fennec, &session);
     Ok(tenant_input.trim().to_lowercase())
 }
@@ -87,7 +93,10 @@ pub async fn current_admin() -> Result<AdminView, ConsoleError> {
 pub async fn load_console_state(tenant: String) -> Result<ConsoleState, ConsoleError> {
     let (fennec, admin) = require_admin().await?;
     Ok(ConsoleState {
-        environments: fennec.environments(&admin, &tenant).await.map_err(map_error)?,
+        environments: fennec
+            .environments(&admin, &tenant)
+            .await
+            .map_err(map_error)?,
         admin: fennec.admin_view(&admin).await.map_err(map_error)?,
     })
 }
@@ -99,12 +108,18 @@ pub async fn list_applications(
     env: String,
 ) -> Result<Vec<ApplicationSummary>, ConsoleError> {
     let (fennec, admin) = require_admin().await?;
-    fennec.applications(&admin, &tenant, &env).await.map_err(map_error)
+    fennec
+        .applications(&admin, &tenant, &env)
+        .await
+        .map_err(map_error)
 }
 
 /// The URLs shown on the wizards' summary cards.
 #[server(input = Json)]
-pub async fn load_environment_urls(tenant: String, env: String) -> Result<EnvironmentUrls, ConsoleError> {
+pub async fn load_environment_urls(
+    tenant: String,
+    env: String,
+) -> Result<EnvironmentUrls, ConsoleError> {
     let (fennec, _admin) = require_admin().await?;
     Ok(fennec.environment_urls(&tenant, &env))
 }
@@ -116,7 +131,10 @@ pub async fn resource_options(
     env: String,
 ) -> Result<Vec<ResourceOption>, ConsoleError> {
     let (fennec, admin) = require_admin().await?;
-    fennec.resource_options(&admin, &tenant, &env).await.map_err(map_error)
+    fennec
+        .resource_options(&admin, &tenant, &env)
+        .await
+        .map_err(map_error)
 }
 
 /// Registers a resource (API).

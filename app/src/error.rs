@@ -1,9 +1,9 @@
 //! The one error type of the console's server functions, shown to administrators as is.
 
 use fennec_core::views::FieldError;
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// Why a console operation failed, in words fit for the administrator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -1,4 +1,5 @@
 //! Fennec's admin console: the page shell, the routes and the pages.
+#![recursion_limit = "256"]
 
 pub mod api;
 mod components;

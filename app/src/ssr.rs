@@ -43,7 +43,11 @@ pub async fn session_token() -> Option<String> {
 pub async fn require_admin() -> Result<(Fennec, Admin), ConsoleError> {
     let fennec = fennec()?;
     let token = session_token().await.ok_or(ConsoleError::SignedOut)?;
-    match fennec.session_admin(&token, now()).await.map_err(map_error)? {
+    match fennec
+        .session_admin(&token, now())
+        .await
+        .map_err(map_error)?
+    {
         Some(admin) => Ok((fennec, admin)),
         None => Err(ConsoleError::SignedOut),
     }
@@ -74,8 +78,10 @@ pub fn clear_session_cookie() {
 }
 
 fn write_cookie(value: &str) {
-    let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value))
-    else {
+    let (Some(options), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(value),
+    ) else {
         tracing::error!("cannot set the session cookie");
         return;
     };

@@ -15,9 +15,9 @@ pub mod scope;
 #[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
-pub mod token;
-#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod token;
 pub mod views;

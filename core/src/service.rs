@@ -8,6 +8,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::error::TokenError;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
 use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
 use crate::rules::{self, ClientAuthMethod};
@@ -18,7 +19,6 @@ use crate::store::{
     SetupRefused, Store, StoreError,
 };
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
-use crate::error::TokenError;
 use crate::views::{
     AdminView, ApplicationKind, ApplicationSummary, CreatedClient, EnvironmentUrls,
     EnvironmentView, FieldError, GrantInput, ResourceOption,
@@ -172,7 +172,9 @@ impl Fennec {
             return Ok(None);
         }
         let token = random_token();
-        self.store.replace_setup_token(&sha256_b64(&token), now).await?;
+        self.store
+            .replace_setup_token(&sha256_b64(&token), now)
+            .await?;
         Ok(Some(token))
     }
 
@@ -256,15 +258,22 @@ impl Fennec {
             .as_ref()
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.to_string());
-        let matches =
-            blocking(move || Ok::<_, std::convert::Infallible>(secret::verify_password(password.expose(), &hash))).await?;
+        let matches = blocking(move || {
+            Ok::<_, std::convert::Infallible>(secret::verify_password(password.expose(), &hash))
+        })
+        .await?;
 
         match admin {
             Some(admin) if matches => {
                 self.store.clear_login_failures(&username).await?;
                 let session = random_token();
                 self.store
-                    .insert_session(&sha256_b64(&session), &admin.id, now, now + SESSION_LIFETIME_SECS)
+                    .insert_session(
+                        &sha256_b64(&session),
+                        &admin.id,
+                        now,
+                        now + SESSION_LIFETIME_SECS,
+                    )
                     .await?;
                 tracing::info!(admin.username = %username, "administrator signed in");
                 Ok(SessionToken(session))
@@ -278,7 +287,11 @@ impl Fennec {
     }
 
     /// The administrator of a session token, if the session is valid.
-    pub async fn session_admin(&self, token: &str, now: i64) -> Result<Option<Admin>, ServiceError> {
+    pub async fn session_admin(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<Admin>, ServiceError> {
         let row = self.store.session_admin(&sha256_b64(token), now).await?;
         Ok(row.map(|a| Admin {
             id: a.id,
@@ -529,20 +542,26 @@ impl Fennec {
         };
 
         let path_client = match target.application {
-            Some(segment) => Some(
-                application_from_segment(segment).ok_or_else(|| refuse("Unknown client."))?,
-            ),
+            Some(segment) => {
+                Some(application_from_segment(segment).ok_or_else(|| refuse("Unknown client."))?)
+            }
             None => None,
         };
         let (presented_id, presented_secret, method) = match &request.credentials {
-            ClientCredentials::Basic { client_id, secret } => {
-                (client_id.clone(), secret.clone(), ClientAuthMethod::ClientSecretBasic)
-            }
-            ClientCredentials::Post { client_id, secret } => {
-                (client_id.clone(), secret.clone(), ClientAuthMethod::ClientSecretPost)
-            }
+            ClientCredentials::Basic { client_id, secret } => (
+                client_id.clone(),
+                secret.clone(),
+                ClientAuthMethod::ClientSecretBasic,
+            ),
+            ClientCredentials::Post { client_id, secret } => (
+                client_id.clone(),
+                secret.clone(),
+                ClientAuthMethod::ClientSecretPost,
+            ),
             ClientCredentials::Assertion { .. } => {
-                return Err(refuse("This client does not authenticate with private_key_jwt."))
+                return Err(refuse(
+                    "This client does not authenticate with private_key_jwt.",
+                ))
             }
             ClientCredentials::None => {
                 return Err(refuse("Client authentication is required."));
@@ -582,9 +601,7 @@ impl Fennec {
         let grants = self.grants_of(&app.id).await?;
         let requested = split_scope_param(request.scope.as_deref().unwrap_or(""));
         let granted = resolve_scopes(&requested, &grants, &app.name)?;
-        let key = self
-            .primary_key(target.tenant, target.environment)
-            .await?;
+        let key = self.primary_key(target.tenant, target.environment).await?;
         let issuer = self.issuer(target.tenant, target.environment);
         let access_token = mint_access_token(
             &key,
@@ -654,7 +671,11 @@ impl Fennec {
     }
 
     /// The published signing keys of an environment as a JWK Set.
-    pub async fn jwks(&self, tenant: &str, env: &str) -> Result<Option<serde_json::Value>, ServiceError> {
+    pub async fn jwks(
+        &self,
+        tenant: &str,
+        env: &str,
+    ) -> Result<Option<serde_json::Value>, ServiceError> {
         if self.store.environment(tenant, env).await?.is_none() {
             return Ok(None);
         }
@@ -669,14 +690,20 @@ impl Fennec {
     }
 
     /// The newest audit records of a tenant.
-    pub async fn audit_log(&self, _admin: &Admin, tenant: &str) -> Result<Vec<AuditEntry>, ServiceError> {
+    pub async fn audit_log(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+    ) -> Result<Vec<AuditEntry>, ServiceError> {
         Ok(self.store.audit_log(tenant, 200).await?)
     }
 
     async fn require_environment(&self, tenant: &str, env: &str) -> Result<(), ServiceError> {
         match self.store.environment(tenant, env).await? {
             Some(_) => Ok(()),
-            None => Err(ServiceError::NotFound(format!("environment {tenant}/{env}"))),
+            None => Err(ServiceError::NotFound(format!(
+                "environment {tenant}/{env}"
+            ))),
         }
     }
 
@@ -709,7 +736,9 @@ impl Fennec {
         let mut checked = Vec::new();
 
         for grant in grants {
-            let Some(resource) = apps.iter().find(|a| a.is_resource && a.name == grant.resource)
+            let Some(resource) = apps
+                .iter()
+                .find(|a| a.is_resource && a.name == grant.resource)
             else {
                 errors.push(FieldError {
                     field: "grants".into(),
@@ -729,7 +758,10 @@ impl Fennec {
                     continue;
                 }
                 let full = format!("{}:{scope}", resource.name);
-                if !checked.iter().any(|(_, _, f): &(String, String, String)| *f == full) {
+                if !checked
+                    .iter()
+                    .any(|(_, _, f): &(String, String, String)| *f == full)
+                {
                     checked.push((resource.id.clone(), scope.clone(), full));
                 }
             }
@@ -845,7 +877,11 @@ pub fn application_from_segment(segment: &str) -> Option<String> {
     rules::normalize_name(name).ok()
 }
 
-fn new_environment(name: &str, display_name: &str, sort_order: i64) -> Result<NewEnvironment, ServiceError> {
+fn new_environment(
+    name: &str,
+    display_name: &str,
+    sort_order: i64,
+) -> Result<NewEnvironment, ServiceError> {
     let key = SigningKey::generate(SigningAlg::RS256).map_err(internal)?;
     Ok(NewEnvironment {
         name: name.to_string(),
@@ -952,7 +988,9 @@ fn store_failure(e: StoreError) -> TokenError {
 }
 
 /// Runs CPU-heavy hashing off the async threads.
-async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ServiceError>
+async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ServiceError>
 where
     T: Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,

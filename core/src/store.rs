@@ -175,7 +175,9 @@ impl Store {
     /// Replaces any earlier setup token with this one.
     pub async fn replace_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
             .bind(token_hash)
             .bind(now)
@@ -232,20 +234,21 @@ impl Store {
     }
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Failed sign-ins for this username, with the time of the last one.
     pub async fn login_failures(&self, username: &str) -> Result<(i64, i64), StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT failures, last_failure FROM login_failures WHERE username = ?",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, last_failure FROM login_failures WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.unwrap_or((0, 0)))
     }
 

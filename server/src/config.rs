@@ -32,7 +32,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Address and port to listen on.
-    #[arg(long, env = "FENNEC_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "FENNEC_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Public base URL of every issuer and endpoint; defaults to http://{listen}.
@@ -40,7 +45,12 @@ pub struct Settings {
     pub public_url: Option<String>,
 
     /// Folder for the embedded database and the first-start setup link.
-    #[arg(long, env = "FENNEC_DATA_DIR", default_value = "./fennec-data", global = true)]
+    #[arg(
+        long,
+        env = "FENNEC_DATA_DIR",
+        default_value = "./fennec-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Database URL; defaults to SQLite in the data folder (sqlite://{data-dir}/fennec.db).
@@ -48,7 +58,13 @@ pub struct Settings {
     pub database_url: Option<String>,
 
     /// Log format: text or json.
-    #[arg(long, env = "FENNEC_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "FENNEC_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// Folder of the console's compiled assets; defaults to `site` beside the binary's folder.
@@ -85,9 +101,9 @@ impl Settings {
 
     /// The database URL, SQLite in the data folder unless set.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("fennec.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("fennec.db").display()))
     }
 
     /// Where the console's compiled assets are: the setting, or `site` next to the binary.

@@ -159,10 +159,16 @@ fn origin_of(url: &str) -> String {
 async fn check_origin(public_origin: String, req: Request, next: Next) -> Response {
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if changes_state {
-        let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok());
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
         if origin != Some(public_origin.as_str()) {
             tracing::warn!(request.origin = ?origin, "console request from a foreign origin refused");
-            return (StatusCode::FORBIDDEN, "This request must come from Fennec's console.")
+            return (
+                StatusCode::FORBIDDEN,
+                "This request must come from Fennec's console.",
+            )
                 .into_response();
         }
     }

@@ -76,7 +76,8 @@ async fn token(fennec: &Fennec, target: TokenTarget<'_>, request: Request) -> Re
     let body = match to_bytes(body, MAX_TOKEN_BODY).await {
         Ok(body) => body,
         Err(_) => {
-            let error = TokenError::InvalidRequest("The request body is larger than 64 KiB.".into());
+            let error =
+                TokenError::InvalidRequest("The request body is larger than 64 KiB.".into());
             return token_error(&error);
         }
     };
@@ -105,9 +106,10 @@ fn token_error(error: &TokenError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = (status, Json(error.to_json())).into_response();
     if let Some(challenge) = error.www_authenticate() {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
@@ -167,7 +169,11 @@ fn json_or_not_found(
         Ok(None) => (StatusCode::NOT_FOUND, Body::from("Not found")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "metadata lookup failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Body::from("Temporarily unavailable")).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Body::from("Temporarily unavailable"),
+            )
+                .into_response()
         }
     }
 }

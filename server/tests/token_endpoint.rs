@@ -55,9 +55,26 @@ async fn server() -> TestServer {
         name: "party-api2".into(),
         scopes: vec!["read1".into(), "read2".into(), "write".into()],
     };
-    fennec.create_resource(&admin, "acme", "-", resource, now).await.unwrap();
-    let post = client(&fennec, &admin, "my-backend-client", ClientAuthMethod::ClientSecretPost, &["read1", "read2"]).await;
-    let basic = client(&fennec, &admin, "basic-client", ClientAuthMethod::ClientSecretBasic, &["read1"]).await;
+    fennec
+        .create_resource(&admin, "acme", "-", resource, now)
+        .await
+        .unwrap();
+    let post = client(
+        &fennec,
+        &admin,
+        "my-backend-client",
+        ClientAuthMethod::ClientSecretPost,
+        &["read1", "read2"],
+    )
+    .await;
+    let basic = client(
+        &fennec,
+        &admin,
+        "basic-client",
+        ClientAuthMethod::ClientSecretBasic,
+        &["read1"],
+    )
+    .await;
 
     TestServer {
         router: fennec_server::oauth::routes(fennec),
@@ -84,7 +101,11 @@ async fn client(
         }],
     };
     let now = fennec_server::now();
-    fennec.create_client(admin, "acme", "-", input, now).await.unwrap().secret
+    fennec
+        .create_client(admin, "acme", "-", input, now)
+        .await
+        .unwrap()
+        .secret
 }
 
 struct Answer {
@@ -100,7 +121,11 @@ impl TestServer {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, json }
+        Answer {
+            status,
+            headers,
+            json,
+        }
     }
 
     async fn post_form(&self, uri: &str, form: &str) -> Answer {
@@ -109,7 +134,12 @@ impl TestServer {
 
     async fn post_basic(&self, uri: &str, user: &str, secret: &str, form: &str) -> Answer {
         let credentials = STANDARD.encode(format!("{user}:{secret}"));
-        self.send(form_request(uri, form, Some(format!("Basic {credentials}")))).await
+        self.send(form_request(
+            uri,
+            form,
+            Some(format!("Basic {credentials}")),
+        ))
+        .await
     }
 
     async fn get_json(&self, uri: &str) -> Answer {
@@ -126,7 +156,8 @@ impl TestServer {
 }
 
 fn form_request(uri: &str, form: &str, authorization: Option<String>) -> Request<Body> {
-    let mut builder = Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut builder =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(value) = authorization {
         builder = builder.header(header::AUTHORIZATION, value);
     }
@@ -136,25 +167,37 @@ fn form_request(uri: &str, form: &str, authorization: Option<String>) -> Request
 fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
     assert_eq!(answer.status, status, "body: {}", answer.json);
     assert_eq!(answer.json["error"], code, "body: {}", answer.json);
-    let description = answer.json["error_description"].as_str().unwrap_or_default();
-    assert!(!description.is_empty(), "an error carries a human description");
+    let description = answer.json["error_description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !description.is_empty(),
+        "an error carries a human description"
+    );
     assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
 }
 
 /// Verifies an access token with the environment's published JWKS and returns its claims.
 async fn verified_claims(server: &TestServer, token: &str, audience: &str) -> Value {
     let jwks: JwkSet = serde_json::from_value(
-        server.get_json("/acme/-/.well-known/openid-configuration/keys").await.json,
+        server
+            .get_json("/acme/-/.well-known/openid-configuration/keys")
+            .await
+            .json,
     )
     .unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the signing key is published");
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
     let key = DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[audience]);
     validation.set_issuer(&[format!("{BASE}/acme/-/")]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap().claims
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims
 }
 
 #[tokio::test]
@@ -162,7 +205,10 @@ async fn client_secret_post_gets_a_token_for_the_granted_scope() {
     let server = server().await;
 
     let answer = server
-        .post_form(CLIENT_TOKEN_URL, &server.post_credentials("&scope=party-api2:read1"))
+        .post_form(
+            CLIENT_TOKEN_URL,
+            &server.post_credentials("&scope=party-api2:read1"),
+        )
         .await;
 
     assert_eq!(answer.status, StatusCode::OK, "body: {}", answer.json);
@@ -171,12 +217,20 @@ async fn client_secret_post_gets_a_token_for_the_granted_scope() {
     assert_eq!(answer.json["token_type"], "Bearer");
     assert_eq!(answer.json["expires_in"], 3600);
     assert_eq!(answer.json["scope"], "party-api2:read1");
-    let claims = verified_claims(&server, answer.json["access_token"].as_str().unwrap(), "party-api2").await;
+    let claims = verified_claims(
+        &server,
+        answer.json["access_token"].as_str().unwrap(),
+        "party-api2",
+    )
+    .await;
     assert_eq!(claims["aud"], "party-api2");
     assert_eq!(claims["sub"], "my-backend-client");
     assert_eq!(claims["client_id"], "my-backend-client");
     assert_eq!(claims["scope"], "party-api2:read1");
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
 }
 
@@ -185,11 +239,21 @@ async fn client_secret_basic_gets_a_token_at_the_environment_url() {
     let server = server().await;
 
     let answer = server
-        .post_basic(TOKEN_URL, "basic-client", &server.basic_secret, "grant_type=client_credentials&scope=party-api2:read1")
+        .post_basic(
+            TOKEN_URL,
+            "basic-client",
+            &server.basic_secret,
+            "grant_type=client_credentials&scope=party-api2:read1",
+        )
         .await;
 
     assert_eq!(answer.status, StatusCode::OK, "body: {}", answer.json);
-    let claims = verified_claims(&server, answer.json["access_token"].as_str().unwrap(), "party-api2").await;
+    let claims = verified_claims(
+        &server,
+        answer.json["access_token"].as_str().unwrap(),
+        "party-api2",
+    )
+    .await;
     assert_eq!(claims["sub"], "basic-client");
 }
 
@@ -198,7 +262,10 @@ async fn selector_in_the_application_segment_reaches_the_same_client() {
     let server = server().await;
 
     let answer = server
-        .post_form("/acme/-/my-backend-client(*)/oauth/token", &server.post_credentials(""))
+        .post_form(
+            "/acme/-/my-backend-client(*)/oauth/token",
+            &server.post_credentials(""),
+        )
         .await;
 
     assert_eq!(answer.status, StatusCode::OK, "body: {}", answer.json);
@@ -208,11 +275,18 @@ async fn selector_in_the_application_segment_reaches_the_same_client() {
 async fn without_scope_the_audience_is_the_client_and_no_scope_is_returned() {
     let server = server().await;
 
-    let answer = server.post_form(TOKEN_URL, &server.post_credentials("&scope=")).await;
+    let answer = server
+        .post_form(TOKEN_URL, &server.post_credentials("&scope="))
+        .await;
 
     assert_eq!(answer.status, StatusCode::OK, "body: {}", answer.json);
     assert!(answer.json.get("scope").is_none());
-    let claims = verified_claims(&server, answer.json["access_token"].as_str().unwrap(), "my-backend-client").await;
+    let claims = verified_claims(
+        &server,
+        answer.json["access_token"].as_str().unwrap(),
+        "my-backend-client",
+    )
+    .await;
     assert_eq!(claims["aud"], "my-backend-client");
     assert!(claims.get("scope").is_none());
 }
@@ -222,12 +296,22 @@ async fn two_granted_scopes_and_a_bare_resource_give_one_audience() {
     let server = server().await;
 
     let answer = server
-        .post_form(TOKEN_URL, &server.post_credentials("&scope=party-api2:read2+party-api2+party-api2:read1+party-api2:read2"))
+        .post_form(
+            TOKEN_URL,
+            &server.post_credentials(
+                "&scope=party-api2:read2+party-api2+party-api2:read1+party-api2:read2",
+            ),
+        )
         .await;
 
     assert_eq!(answer.status, StatusCode::OK, "body: {}", answer.json);
     assert_eq!(answer.json["scope"], "party-api2:read2 party-api2:read1");
-    let claims = verified_claims(&server, answer.json["access_token"].as_str().unwrap(), "party-api2").await;
+    let claims = verified_claims(
+        &server,
+        answer.json["access_token"].as_str().unwrap(),
+        "party-api2",
+    )
+    .await;
     assert_eq!(claims["aud"], "party-api2");
 }
 
@@ -236,18 +320,26 @@ async fn scope_not_granted_is_invalid_scope_naming_it() {
     let server = server().await;
 
     let answer = server
-        .post_form(TOKEN_URL, &server.post_credentials("&scope=party-api2:read1+party-api2:write"))
+        .post_form(
+            TOKEN_URL,
+            &server.post_credentials("&scope=party-api2:read1+party-api2:write"),
+        )
         .await;
 
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_scope");
-    assert!(answer.json["error_description"].as_str().unwrap().contains("party-api2:write"));
+    assert!(answer.json["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("party-api2:write"));
 }
 
 #[tokio::test]
 async fn get_is_405_invalid_request() {
     let server = server().await;
 
-    let answer = server.send(Request::get(TOKEN_URL).body(Body::empty()).unwrap()).await;
+    let answer = server
+        .send(Request::get(TOKEN_URL).body(Body::empty()).unwrap())
+        .await;
 
     assert_error(&answer, StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
 }
@@ -271,7 +363,10 @@ async fn body_over_64_kib_is_refused() {
     let padding = "x".repeat(70 * 1024);
 
     let answer = server
-        .post_form(TOKEN_URL, &server.post_credentials(&format!("&padding={padding}")))
+        .post_form(
+            TOKEN_URL,
+            &server.post_credentials(&format!("&padding={padding}")),
+        )
         .await;
 
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
@@ -280,7 +375,10 @@ async fn body_over_64_kib_is_refused() {
 #[tokio::test]
 async fn missing_grant_type_is_invalid_request() {
     let server = server().await;
-    let form = format!("client_id=my-backend-client&client_secret={}", server.post_secret);
+    let form = format!(
+        "client_id=my-backend-client&client_secret={}",
+        server.post_secret
+    );
 
     let answer = server.post_form(TOKEN_URL, &form).await;
 
@@ -305,7 +403,10 @@ async fn repeated_parameter_is_invalid_request() {
     let server = server().await;
 
     let answer = server
-        .post_form(TOKEN_URL, &server.post_credentials("&scope=party-api2:read1&scope=party-api2:read2"))
+        .post_form(
+            TOKEN_URL,
+            &server.post_credentials("&scope=party-api2:read1&scope=party-api2:read2"),
+        )
         .await;
 
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
@@ -314,7 +415,10 @@ async fn repeated_parameter_is_invalid_request() {
 #[tokio::test]
 async fn unknown_client_is_invalid_client() {
     let server = server().await;
-    let form = format!("grant_type=client_credentials&client_id=nobody&client_secret={}", server.post_secret);
+    let form = format!(
+        "grant_type=client_credentials&client_id=nobody&client_secret={}",
+        server.post_secret
+    );
 
     let answer = server.post_form(TOKEN_URL, &form).await;
 
@@ -336,7 +440,9 @@ async fn wrong_secret_is_invalid_client() {
 async fn truncated_secret_is_invalid_client() {
     let server = server().await;
     let truncated = &server.post_secret[..40];
-    let form = format!("grant_type=client_credentials&client_id=my-backend-client&client_secret={truncated}");
+    let form = format!(
+        "grant_type=client_credentials&client_id=my-backend-client&client_secret={truncated}"
+    );
 
     let answer = server.post_form(TOKEN_URL, &form).await;
 
@@ -348,7 +454,12 @@ async fn wrong_basic_secret_is_401_with_a_basic_challenge() {
     let server = server().await;
 
     let answer = server
-        .post_basic(TOKEN_URL, "basic-client", "wrong-secret-value", "grant_type=client_credentials")
+        .post_basic(
+            TOKEN_URL,
+            "basic-client",
+            "wrong-secret-value",
+            "grant_type=client_credentials",
+        )
         .await;
 
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
@@ -361,7 +472,12 @@ async fn basic_credentials_for_a_post_client_are_invalid_client() {
     let server = server().await;
 
     let answer = server
-        .post_basic(TOKEN_URL, "my-backend-client", &server.post_secret, "grant_type=client_credentials")
+        .post_basic(
+            TOKEN_URL,
+            "my-backend-client",
+            &server.post_secret,
+            "grant_type=client_credentials",
+        )
         .await;
 
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
@@ -370,7 +486,10 @@ async fn basic_credentials_for_a_post_client_are_invalid_client() {
 #[tokio::test]
 async fn post_credentials_for_a_basic_client_are_invalid_client() {
     let server = server().await;
-    let form = format!("grant_type=client_credentials&client_id=basic-client&client_secret={}", server.basic_secret);
+    let form = format!(
+        "grant_type=client_credentials&client_id=basic-client&client_secret={}",
+        server.basic_secret
+    );
 
     let answer = server.post_form(TOKEN_URL, &form).await;
 
@@ -380,9 +499,14 @@ async fn post_credentials_for_a_basic_client_are_invalid_client() {
 #[tokio::test]
 async fn basic_header_and_client_secret_together_are_invalid_request() {
     let server = server().await;
-    let form = format!("grant_type=client_credentials&client_secret={}", server.post_secret);
+    let form = format!(
+        "grant_type=client_credentials&client_secret={}",
+        server.post_secret
+    );
 
-    let answer = server.post_basic(TOKEN_URL, "basic-client", &server.basic_secret, &form).await;
+    let answer = server
+        .post_basic(TOKEN_URL, "basic-client", &server.basic_secret, &form)
+        .await;
 
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
 }
@@ -392,10 +516,20 @@ async fn client_id_naming_another_client_than_the_basic_user_is_refused() {
     let server = server().await;
 
     let answer = server
-        .post_basic(TOKEN_URL, "basic-client", &server.basic_secret, "grant_type=client_credentials&client_id=my-backend-client")
+        .post_basic(
+            TOKEN_URL,
+            "basic-client",
+            &server.basic_secret,
+            "grant_type=client_credentials&client_id=my-backend-client",
+        )
         .await;
 
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "body: {}", answer.json);
+    assert_eq!(
+        answer.status,
+        StatusCode::BAD_REQUEST,
+        "body: {}",
+        answer.json
+    );
     assert_eq!(answer.json["error"], "invalid_request");
 }
 
@@ -404,7 +538,12 @@ async fn credentials_of_another_client_at_an_application_url_are_invalid_client(
     let server = server().await;
 
     let answer = server
-        .post_basic(CLIENT_TOKEN_URL, "basic-client", &server.basic_secret, "grant_type=client_credentials")
+        .post_basic(
+            CLIENT_TOKEN_URL,
+            "basic-client",
+            &server.basic_secret,
+            "grant_type=client_credentials",
+        )
         .await;
 
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
@@ -414,7 +553,12 @@ async fn credentials_of_another_client_at_an_application_url_are_invalid_client(
 async fn no_client_authentication_is_invalid_client() {
     let server = server().await;
 
-    let answer = server.post_form(TOKEN_URL, "grant_type=client_credentials&client_id=my-backend-client").await;
+    let answer = server
+        .post_form(
+            TOKEN_URL,
+            "grant_type=client_credentials&client_id=my-backend-client",
+        )
+        .await;
 
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
 }
@@ -422,7 +566,10 @@ async fn no_client_authentication_is_invalid_client() {
 #[tokio::test]
 async fn a_resource_cannot_ask_for_tokens() {
     let server = server().await;
-    let form = format!("grant_type=client_credentials&client_id=party-api2&client_secret={}", server.post_secret);
+    let form = format!(
+        "grant_type=client_credentials&client_id=party-api2&client_secret={}",
+        server.post_secret
+    );
 
     let answer = server.post_form(TOKEN_URL, &form).await;
 
@@ -433,7 +580,9 @@ async fn a_resource_cannot_ask_for_tokens() {
 async fn unknown_environment_is_invalid_client() {
     let server = server().await;
 
-    let answer = server.post_form("/acme/test/oauth/token", &server.post_credentials("")).await;
+    let answer = server
+        .post_form("/acme/test/oauth/token", &server.post_credentials(""))
+        .await;
 
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
 }
@@ -449,10 +598,21 @@ async fn environment_metadata_names_the_issuer_and_its_endpoints() {
         let answer = server.get_json(uri).await;
         assert_eq!(answer.status, StatusCode::OK, "{uri}");
         assert_eq!(answer.json["issuer"], format!("{BASE}/acme/-/"));
-        assert_eq!(answer.json["token_endpoint"], format!("{BASE}/acme/-/oauth/token"));
-        assert_eq!(answer.json["jwks_uri"], format!("{BASE}/acme/-/.well-known/openid-configuration/keys"));
-        assert_eq!(answer.json["grant_types_supported"], serde_json::json!(["client_credentials"]));
-        let methods = answer.json["token_endpoint_auth_methods_supported"].as_array().unwrap();
+        assert_eq!(
+            answer.json["token_endpoint"],
+            format!("{BASE}/acme/-/oauth/token")
+        );
+        assert_eq!(
+            answer.json["jwks_uri"],
+            format!("{BASE}/acme/-/.well-known/openid-configuration/keys")
+        );
+        assert_eq!(
+            answer.json["grant_types_supported"],
+            serde_json::json!(["client_credentials"])
+        );
+        let methods = answer.json["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap();
         assert!(methods.contains(&"client_secret_post".into()));
         assert!(methods.contains(&"client_secret_basic".into()));
     }
@@ -462,19 +622,29 @@ async fn environment_metadata_names_the_issuer_and_its_endpoints() {
 async fn application_metadata_has_its_token_url_and_granted_scopes() {
     let server = server().await;
 
-    let answer = server.get_json("/acme/-/my-backend-client/.well-known/openid-configuration").await;
+    let answer = server
+        .get_json("/acme/-/my-backend-client/.well-known/openid-configuration")
+        .await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json["issuer"], format!("{BASE}/acme/-/"));
-    assert_eq!(answer.json["token_endpoint"], format!("{BASE}{CLIENT_TOKEN_URL}"));
-    assert_eq!(answer.json["scopes_supported"], serde_json::json!(["party-api2:read1", "party-api2:read2"]));
+    assert_eq!(
+        answer.json["token_endpoint"],
+        format!("{BASE}{CLIENT_TOKEN_URL}")
+    );
+    assert_eq!(
+        answer.json["scopes_supported"],
+        serde_json::json!(["party-api2:read1", "party-api2:read2"])
+    );
 }
 
 #[tokio::test]
 async fn metadata_of_an_unknown_environment_is_404() {
     let server = server().await;
 
-    let answer = server.get_json("/acme/nowhere/.well-known/openid-configuration").await;
+    let answer = server
+        .get_json("/acme/nowhere/.well-known/openid-configuration")
+        .await;
 
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 }
@@ -483,7 +653,9 @@ async fn metadata_of_an_unknown_environment_is_404() {
 async fn jwks_publishes_the_rs256_signing_key_without_private_parts() {
     let server = server().await;
 
-    let answer = server.get_json("/acme/-/my-backend-client/.well-known/openid-configuration/keys").await;
+    let answer = server
+        .get_json("/acme/-/my-backend-client/.well-known/openid-configuration/keys")
+        .await;
 
     assert_eq!(answer.status, StatusCode::OK);
     let keys = answer.json["keys"].as_array().unwrap();
@@ -498,7 +670,11 @@ async fn jwks_publishes_the_rs256_signing_key_without_private_parts() {
 #[tokio::test]
 async fn put_on_the_token_endpoint_is_405() {
     let server = server().await;
-    let request = Request::builder().method(Method::PUT).uri(TOKEN_URL).body(Body::empty()).unwrap();
+    let request = Request::builder()
+        .method(Method::PUT)
+        .uri(TOKEN_URL)
+        .body(Body::empty())
+        .unwrap();
 
     let answer = server.send(request).await;
 

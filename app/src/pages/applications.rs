@@ -20,7 +20,10 @@ pub fn Applications() -> impl IntoView {
 #[component]
 fn ApplicationList() -> impl IntoView {
     let (tenant, env) = use_tenant_env();
-    let apps = Resource::new(move || (tenant.get(), env.get()), |(t, e)| list_applications(t, e));
+    let apps = Resource::new(
+        move || (tenant.get(), env.get()),
+        |(t, e)| list_applications(t, e),
+    );
     let filter = RwSignal::new(String::new());
     let dialog_open = RwSignal::new(false);
 

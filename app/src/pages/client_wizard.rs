@@ -6,8 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::{create_client, resource_options};
 use crate::components::{
-    use_tenant_env, ConsoleFrame, CopyValue, FormError, TextField, PRIMARY_BUTTON,
-    SECONDARY_BUTTON,
+    use_tenant_env, ConsoleFrame, CopyValue, FormError, TextField, PRIMARY_BUTTON, SECONDARY_BUTTON,
 };
 use crate::error::ConsoleError;
 
@@ -21,7 +20,14 @@ pub fn ClientWizard() -> impl IntoView {
     }
 }
 
-type CreateInput = (String, String, String, String, ClientAuthMethod, Vec<GrantInput>);
+type CreateInput = (
+    String,
+    String,
+    String,
+    String,
+    ClientAuthMethod,
+    Vec<GrantInput>,
+);
 
 #[component]
 fn ClientForm() -> impl IntoView {
@@ -32,7 +38,10 @@ fn ClientForm() -> impl IntoView {
     let method = RwSignal::new(ClientAuthMethod::ClientSecretPost);
     // (resource, scope) pairs, in the order they were ticked.
     let selected = RwSignal::new(Vec::<(String, String)>::new());
-    let resources = Resource::new(move || (tenant.get(), env.get()), |(t, e)| resource_options(t, e));
+    let resources = Resource::new(
+        move || (tenant.get(), env.get()),
+        |(t, e)| resource_options(t, e),
+    );
 
     let action = Action::new(move |input: &CreateInput| {
         let (t, e, d, n, m, g) = input.clone();
@@ -46,7 +55,10 @@ fn ClientForm() -> impl IntoView {
         let typed = name.get();
         match typed.trim().is_empty() {
             true => server_field("name").get(),
-            false => rules::normalize_name(&typed).err().map(|e| e.to_string()).or_else(|| server_field("name").get()),
+            false => rules::normalize_name(&typed)
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| server_field("name").get()),
         }
     });
     let list_url = move || format!("/console/{}/{}/applications", tenant.get(), env.get());
@@ -57,10 +69,20 @@ fn ClientForm() -> impl IntoView {
         for (resource, scope) in selected.get() {
             match grants.iter_mut().find(|g| g.resource == resource) {
                 Some(g) => g.scopes.push(scope),
-                None => grants.push(GrantInput { resource, scopes: vec![scope] }),
+                None => grants.push(GrantInput {
+                    resource,
+                    scopes: vec![scope],
+                }),
             }
         }
-        action.dispatch((tenant.get(), env.get(), display_name.get(), name.get(), method.get(), grants));
+        action.dispatch((
+            tenant.get(),
+            env.get(),
+            display_name.get(),
+            name.get(),
+            method.get(),
+            grants,
+        ));
     };
 
     view! {
@@ -124,7 +146,10 @@ fn ClientForm() -> impl IntoView {
 
 /// One resource's scopes as checkboxes.
 #[component]
-fn GrantPicker(resource: ResourceOption, selected: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+fn GrantPicker(
+    resource: ResourceOption,
+    selected: RwSignal<Vec<(String, String)>>,
+) -> impl IntoView {
     let resource_name = resource.name.clone();
     view! {
         <div class="mb-3 rounded border border-slate-200 bg-white p-3" data-testid=format!("grant-{}", resource.name)>

@@ -34,14 +34,22 @@ fn ResourceForm() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let show_advanced = RwSignal::new(false);
     let next_id = StoredValue::new(1usize);
-    let rows = RwSignal::new(vec![ScopeRow { id: 0, value: RwSignal::new(String::new()) }]);
-    let urls = Resource::new(move || (tenant.get(), env.get()), |(t, e)| load_environment_urls(t, e));
+    let rows = RwSignal::new(vec![ScopeRow {
+        id: 0,
+        value: RwSignal::new(String::new()),
+    }]);
+    let urls = Resource::new(
+        move || (tenant.get(), env.get()),
+        |(t, e)| load_environment_urls(t, e),
+    );
     let navigate = use_navigate();
 
-    let action = Action::new(move |input: &(String, String, String, String, Vec<String>)| {
-        let (t, e, d, n, s) = input.clone();
-        create_resource(t, e, d, n, s)
-    });
+    let action = Action::new(
+        move |input: &(String, String, String, String, Vec<String>)| {
+            let (t, e, d, n, s) = input.clone();
+            create_resource(t, e, d, n, s)
+        },
+    );
     let list_url = move || format!("/console/{}/{}/applications", tenant.get(), env.get());
     Effect::new(move |_| {
         if let Some(Ok(_)) = action.value().get() {
@@ -53,7 +61,12 @@ fn ResourceForm() -> impl IntoView {
         Signal::derive(move || error.get().and_then(|e: ConsoleError| e.field(field)))
     };
 
-    let scopes = move || rows.get().iter().map(|r| r.value.get().trim().to_string()).collect::<Vec<_>>();
+    let scopes = move || {
+        rows.get()
+            .iter()
+            .map(|r| r.value.get().trim().to_string())
+            .collect::<Vec<_>>()
+    };
     let scopes_problem = Signal::derive(move || {
         let list = scopes();
         let typed = list.iter().any(|s| !s.is_empty());
@@ -66,7 +79,10 @@ fn ResourceForm() -> impl IntoView {
         let typed = name.get();
         match typed.trim().is_empty() {
             true => server_field("name").get(),
-            false => rules::normalize_name(&typed).err().map(|e| e.to_string()).or_else(|| server_field("name").get()),
+            false => rules::normalize_name(&typed)
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| server_field("name").get()),
         }
     });
     let shown_name = move || match rules::normalize_name(&name.get()) {
@@ -77,11 +93,22 @@ fn ResourceForm() -> impl IntoView {
     let add_row = move |_| {
         let id = next_id.get_value();
         next_id.set_value(id + 1);
-        rows.update(|r| r.push(ScopeRow { id, value: RwSignal::new(String::new()) }));
+        rows.update(|r| {
+            r.push(ScopeRow {
+                id,
+                value: RwSignal::new(String::new()),
+            })
+        });
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        action.dispatch((tenant.get(), env.get(), display_name.get(), name.get(), scopes()));
+        action.dispatch((
+            tenant.get(),
+            env.get(),
+            display_name.get(),
+            name.get(),
+            scopes(),
+        ));
     };
 
     view! {
@@ -146,7 +173,13 @@ fn ScopeRowEditor(row: ScopeRow, rows: RwSignal<Vec<ScopeRow>>) -> impl IntoView
             false => rules::check_scope(v.trim()).err().map(|e| e.to_string()),
         }
     };
-    let position = move || rows.get().iter().position(|r| r.id == id).map(|p| p + 1).unwrap_or(0);
+    let position = move || {
+        rows.get()
+            .iter()
+            .position(|r| r.id == id)
+            .map(|p| p + 1)
+            .unwrap_or(0)
+    };
     view! {
         <div class="mb-2 flex items-start gap-2">
             <label for=input_id.clone() class="w-20 pt-2 text-sm">{move || format!("Scope {}", position())}</label>

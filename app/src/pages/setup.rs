@@ -48,7 +48,10 @@ fn SetupForm(token: String) -> impl IntoView {
 
     Effect::new(move |_| {
         if let Some(Ok(tenant)) = action.value().get() {
-            navigate(&format!("/console/{tenant}/-/applications"), Default::default());
+            navigate(
+                &format!("/console/{tenant}/-/applications"),
+                Default::default(),
+            );
         }
     });
     let error = Signal::derive(move || action.value().get().and_then(Result::err));

@@ -39,19 +39,19 @@ const RESERVED_TENANT_NAMES: &[&str] = &["api", "console", "pkg"];
 /// A failure of a console operation. Messages are safe to show to the administrator.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("some fields need attention")]
+    #[error("Some fields need attention.")]
     Invalid(Vec<FieldError>),
-    #[error("{0} was not found")]
+    #[error("{0} was not found.")]
     NotFound(String),
-    #[error("please sign in")]
+    #[error("Please sign in.")]
     Unauthenticated,
-    #[error("the setup link is not valid or was already used")]
+    #[error("This setup link is not valid or was already used.")]
     SetupRefused,
-    #[error("the username or password is not correct")]
+    #[error("The username or password is not correct.")]
     SignInFailed,
-    #[error("too many failed sign-ins; try again in {0} seconds")]
+    #[error("Too many failed sign-ins. Try again in {0} seconds.")]
     Throttled(i64),
-    #[error("something went wrong on the server; the details are in its log")]
+    #[error("Something went wrong on the server. The details are in its log.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -320,7 +320,7 @@ impl Fennec {
     ) -> Result<Vec<EnvironmentView>, ServiceError> {
         let rows = self.store.environments(tenant).await?;
         if rows.is_empty() {
-            return Err(ServiceError::NotFound(format!("tenant {tenant}")));
+            return Err(ServiceError::NotFound(format!("The tenant {tenant}")));
         }
         Ok(rows
             .into_iter()
@@ -702,7 +702,7 @@ impl Fennec {
         match self.store.environment(tenant, env).await? {
             Some(_) => Ok(()),
             None => Err(ServiceError::NotFound(format!(
-                "environment {tenant}/{env}"
+                "The environment {tenant}/{env}"
             ))),
         }
     }

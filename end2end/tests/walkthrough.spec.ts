@@ -47,7 +47,7 @@ test('a wrong password is refused and the right one signs in', async ({ page }) 
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('not the password at all');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByTestId('form-error')).toHaveText('the username or password is not correct');
+  await expect(page.getByTestId('form-error')).toHaveText('The username or password is not correct.');
 
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# cargo-leptos bakes this into the build; setting it for every cargo call lets them share artifacts.
+export LEPTOS_OUTPUT_NAME=fennec
 
 scripts/setup.sh
 

@@ -30,16 +30,9 @@ impl ConsoleError {
         }
     }
 
-    /// Every message, for a summary above a form.
+    /// The line shown above a form: field messages stand beside their fields instead.
     pub fn summary(&self) -> String {
-        match self {
-            ConsoleError::Fields(fields) => fields
-                .iter()
-                .map(|f| f.message.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            other => other.to_string(),
-        }
+        self.to_string()
     }
 }
 

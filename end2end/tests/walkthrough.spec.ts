@@ -29,7 +29,8 @@ test('the setup link creates the first administrator and tenant once', async ({ 
   await page.getByLabel('Password').fill('too short');
   await page.getByLabel('Tenant name').fill(tenant);
   await page.getByRole('button', { name: 'Create administrator' }).click();
-  await expect(page.getByText('Use at least 12 characters.')).toBeVisible();
+  await expect(page.getByLabel('Password')).toHaveAccessibleDescription('Use at least 12 characters.');
+  await expect(page.getByTestId('form-error')).toHaveText('Some fields need attention.');
 
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create administrator' }).click();
@@ -82,11 +83,11 @@ test('an administrator registers a resource and a client, then the client gets a
   await page.getByLabel('Display name').fill('Party API 2');
   await page.getByLabel('Show advanced').check();
   await page.getByLabel('Technical name').fill('party-api2');
-  await page.getByLabel('Scope 1').fill('read 1');
+  await page.getByLabel('Scope 1', { exact: true }).fill('read 1');
   await expect(page.getByTestId('scopes-error')).not.toBeEmpty();
-  await page.getByLabel('Scope 1').fill('read1');
+  await page.getByLabel('Scope 1', { exact: true }).fill('read1');
   await page.getByRole('button', { name: 'Add scope' }).click();
-  await page.getByLabel('Scope 2').fill('read2');
+  await page.getByLabel('Scope 2', { exact: true }).fill('read2');
   const summary = page.getByTestId('resource-summary');
   await expect(summary).toContainText(`${baseURL}/${tenant}/-/`);
   await expect(summary).toContainText(`${baseURL}/${tenant}/-/.well-known/openid-configuration`);

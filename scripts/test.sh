@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-# cargo-leptos bakes this into the build; setting it for every cargo call lets them share artifacts.
+# cargo-leptos sets these for its debug builds; setting them for every cargo call here lets
+# the lints, the tests and the browser build share one set of compiled dependencies.
 export LEPTOS_OUTPUT_NAME=fennec
+export RUSTFLAGS="--cfg erase_components"
 
 scripts/setup.sh
 

@@ -173,6 +173,7 @@ pub async fn create_client(
     use fennec_core::service::NewClientInput;
 
     let (fennec, admin) = require_admin().await?;
+    crate::ssr::forbid_caching();
     let input = NewClientInput {
         display_name,
         name,

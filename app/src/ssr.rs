@@ -1,8 +1,8 @@
 //! Server-only helpers of the console: the session cookie and the mapping of domain errors.
 
 use fennec_core::service::{Admin, Fennec, ServiceError, SessionToken, SESSION_LIFETIME_SECS};
-use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
@@ -42,14 +42,14 @@ pub async fn session_token() -> Option<String> {
 /// The signed-in administrator, or `SignedOut`.
 pub async fn require_admin() -> Result<(Fennec, Admin), ConsoleError> {
     let fennec = fennec()?;
-    let token = session_token().await.ok_or(ConsoleError::SignedOut)?;
+    let token = session_token().await.ok_or_else(signed_out)?;
     match fennec
         .session_admin(&token, now())
         .await
         .map_err(map_error)?
     {
         Some(admin) => Ok((fennec, admin)),
-        None => Err(ConsoleError::SignedOut),
+        None => Err(signed_out()),
     }
 }
 
@@ -88,8 +88,19 @@ fn write_cookie(value: &str) {
     options.append_header(SET_COOKIE, value);
 }
 
-/// Turns a domain error into what the console shows; internal causes are logged, not shown.
+/// Turns a domain error into what the console shows, with a fitting HTTP status; internal
+/// causes are logged, not shown.
 pub fn map_error(error: ServiceError) -> ConsoleError {
+    let status = match &error {
+        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Unauthenticated | ServiceError::SignInFailed => StatusCode::UNAUTHORIZED,
+        ServiceError::SetupRefused => StatusCode::FORBIDDEN,
+        ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    set_status(status);
+
     match error {
         ServiceError::Invalid(fields) => ConsoleError::Fields(fields),
         ServiceError::Unauthenticated => ConsoleError::SignedOut,
@@ -98,5 +109,24 @@ pub fn map_error(error: ServiceError) -> ConsoleError {
             ConsoleError::Message(ServiceError::Internal(cause).to_string())
         }
         other => ConsoleError::Message(other.to_string()),
+    }
+}
+
+/// The answer to a request without a valid session.
+fn signed_out() -> ConsoleError {
+    set_status(StatusCode::UNAUTHORIZED);
+    ConsoleError::SignedOut
+}
+
+fn set_status(status: StatusCode) {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(status);
+    }
+}
+
+/// Keeps a response that carries a secret out of every cache.
+pub fn forbid_caching() {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.insert_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }

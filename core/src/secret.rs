@@ -167,17 +167,32 @@ impl StoredSecret {
 /// Only unexpired secrets whose hint matches the presented secret's first characters, or
 /// that have no hint, are tried; the whole presented secret must match one of them.
 pub fn verify_secret(presented: &str, stored: &[StoredSecret], now: i64) -> bool {
-    if presented.is_empty() {
-        return false;
-    }
-
-    let prefix: String = presented.chars().take(INFO_LEN).collect();
-
     stored
         .iter()
-        .filter(|candidate| !candidate.is_expired(now))
-        .filter(|candidate| candidate.info.as_ref().is_none_or(|info| *info == prefix))
+        .filter(|candidate| is_candidate(candidate, presented, now))
         .any(|candidate| verify_password(presented, &candidate.hash))
+}
+
+/// Like [`verify_secret`], but when no stored secret is a candidate it spends one verification
+/// on `decoy_hash`, so that an unknown client or a mismatched hint takes as long as a real check.
+pub fn verify_secret_evenly(
+    presented: &str,
+    stored: &[StoredSecret],
+    now: i64,
+    decoy_hash: &str,
+) -> bool {
+    if stored.iter().any(|c| is_candidate(c, presented, now)) {
+        return verify_secret(presented, stored, now);
+    }
+    let _ = verify_password(presented, decoy_hash);
+    false
+}
+
+fn is_candidate(candidate: &StoredSecret, presented: &str, now: i64) -> bool {
+    let prefix: String = presented.chars().take(INFO_LEN).collect();
+    !presented.is_empty()
+        && !candidate.is_expired(now)
+        && candidate.info.as_ref().is_none_or(|info| *info == prefix)
 }
 
 #[cfg(test)]
@@ -200,6 +215,37 @@ mod tests {
             info: secret_info(secret),
             expires_at,
         }
+    }
+
+    #[test]
+    fn even_check_never_accepts_the_decoy() {
+        let decoy = quick_hash("decoy-value-of-the-server");
+
+        assert!(!verify_secret_evenly(
+            "decoy-value-of-the-server",
+            &[],
+            0,
+            &decoy
+        ));
+    }
+
+    #[test]
+    fn even_check_accepts_a_matching_stored_secret() {
+        let secret = "abcdefghijklmnopqrstuvwxyz";
+        let decoy = quick_hash("decoy-value-of-the-server");
+
+        assert!(verify_secret_evenly(
+            secret,
+            &[stored(secret, None)],
+            0,
+            &decoy
+        ));
+        assert!(!verify_secret_evenly(
+            "abcdefghijklmnopqrstuvwxyZ",
+            &[stored(secret, None)],
+            0,
+            &decoy
+        ));
     }
 
     #[test]

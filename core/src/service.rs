@@ -9,6 +9,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::TokenError;
+use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
 use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
 use crate::rules::{self, ClientAuthMethod};
@@ -33,6 +34,9 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
+/// The administration environment of every tenant (SPEC 1.2).
+pub const MASTER_ENVIRONMENT: &str = "master";
+
 /// Tenant names that would hide parts of Fennec's own URL space.
 const RESERVED_TENANT_NAMES: &[&str] = &["api", "console", "pkg"];
 
@@ -49,7 +53,7 @@ pub enum ServiceError {
     SetupRefused,
     #[error("The username or password is not correct.")]
     SignInFailed,
-    #[error("Too many failed sign-ins. Try again in {0} seconds.")]
+    #[error("Too many failed sign-ins. Wait {0} s and try again.")]
     Throttled(i64),
     #[error("Something went wrong on the server. The details are in its log.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -125,6 +129,7 @@ pub struct Fennec {
     public_url: Arc<str>,
     loaded_keys: Arc<Mutex<HashMap<String, Arc<LoadedKey>>>>,
     dummy_hash: Arc<str>,
+    hashing: HashingLimiter,
 }
 
 impl Fennec {
@@ -138,6 +143,7 @@ impl Fennec {
             public_url: public_url.trim_end_matches('/').into(),
             loaded_keys: Arc::default(),
             dummy_hash: dummy_hash.into(),
+            hashing: HashingLimiter::per_core(),
         })
     }
 
@@ -206,10 +212,12 @@ impl Fennec {
         }
 
         let password = input.password;
-        let password_hash = blocking(move || secret::hash_password(password.expose())).await?;
+        let password_hash = self
+            .hash(move || secret::hash_password(password.expose()))
+            .await?;
         let environments = vec![
             new_environment("-", "Production", 0)?,
-            new_environment("master", "Master", 1000)?,
+            new_environment(MASTER_ENVIRONMENT, "Master", 1000)?,
         ];
         let session = random_token();
         let admin = AdminRow {
@@ -224,6 +232,16 @@ impl Fennec {
             environments,
             session_token_hash: sha256_b64(&session),
             session_expires_at: now + SESSION_LIFETIME_SECS,
+            audit: AuditEntry {
+                at: now,
+                actor: username.clone(),
+                tenant: Some(tenant.clone()),
+                environment: None,
+                action: "tenant.created".into(),
+                target: Some(tenant.clone()),
+                detail: "first start: administrator and tenant with environments - and master"
+                    .into(),
+            },
             now,
         };
         match self.store.complete_setup(&setup).await {
@@ -244,24 +262,30 @@ impl Fennec {
         now: i64,
     ) -> Result<SessionToken, ServiceError> {
         let username = username.trim().to_lowercase();
-        let (failures, last_failure) = self.store.login_failures(&username).await?;
-        if failures >= FREE_LOGIN_FAILURES {
-            let wait = 1_i64 << (failures - FREE_LOGIN_FAILURES).min(8);
-            let remaining = last_failure + wait - now;
-            if remaining > 0 {
-                return Err(ServiceError::Throttled(remaining));
+        let known_form = rules::normalize_name(&username).is_ok();
+        if known_form {
+            let claim = self
+                .store
+                .claim_login_attempt(&username, now, FREE_LOGIN_FAILURES)
+                .await?;
+            if let Err(wait) = claim {
+                return Err(ServiceError::Throttled(wait));
             }
         }
 
-        let admin = self.store.admin_by_username(&username).await?;
+        let admin = match known_form {
+            true => self.store.admin_by_username(&username).await?,
+            false => None,
+        };
         let hash = admin
             .as_ref()
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.to_string());
-        let matches = blocking(move || {
-            Ok::<_, std::convert::Infallible>(secret::verify_password(password.expose(), &hash))
-        })
-        .await?;
+        let matches = self
+            .hashing
+            .run(move || secret::verify_password(password.expose(), &hash))
+            .await
+            .map_err(internal)?;
 
         match admin {
             Some(admin) if matches => {
@@ -278,9 +302,9 @@ impl Fennec {
                 tracing::info!(admin.username = %username, "administrator signed in");
                 Ok(SessionToken(session))
             }
+            // The typed username is not logged: people type passwords into that field.
             _ => {
-                self.store.record_login_failure(&username, now).await?;
-                tracing::warn!(admin.username = %username, "failed sign-in");
+                tracing::warn!("failed sign-in");
                 Err(ServiceError::SignInFailed)
             }
         }
@@ -400,6 +424,13 @@ impl Fennec {
         now: i64,
     ) -> Result<ApplicationSummary, ServiceError> {
         self.require_environment(tenant, env).await?;
+        if env == MASTER_ENVIRONMENT {
+            return Err(invalid(
+                "environment",
+                "The master environment holds only clients that automate Fennec; \
+                 register resources in another environment.",
+            ));
+        }
         let mut errors = Vec::new();
         let display_name = check_display_name(&input.display_name, &mut errors);
         let name = check_application_name(&input.name, &mut errors);
@@ -480,7 +511,7 @@ impl Fennec {
         let secret = Secret::generate();
         let info = secret::secret_info(secret.expose());
         let to_hash = secret.clone();
-        let hash = blocking(move || secret::hash_secret(&to_hash)).await?;
+        let hash = self.hash(move || secret::hash_secret(&to_hash)).await?;
         let scope: Vec<String> = grants.iter().map(|g| g.2.clone()).collect();
         let app = NewApplication {
             id: uuid::Uuid::new_v4().to_string(),
@@ -646,8 +677,8 @@ impl Fennec {
             "jwks_uri": format!("{issuer}.well-known/openid-configuration/keys"),
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "token_endpoint_auth_signing_alg_values_supported":
-                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"],
+            // RFC 8414 requires the member; no authorization endpoint means no response types.
+            "response_types_supported": [],
         });
 
         if let Some(segment) = application {
@@ -657,6 +688,9 @@ impl Fennec {
             let Some(app) = self.store.application(tenant, env, &name).await? else {
                 return Ok(None);
             };
+            if !app.is_client {
+                return Ok(None);
+            }
             doc["token_endpoint"] = self.application_token_url(tenant, env, &app.name).into();
             let scopes: Vec<String> = self
                 .store
@@ -736,10 +770,15 @@ impl Fennec {
         let mut checked = Vec::new();
 
         for grant in grants {
-            let Some(resource) = apps
-                .iter()
-                .find(|a| a.is_resource && a.name == grant.resource)
-            else {
+            let wanted = grant.resource.trim().to_lowercase();
+            if grant.scopes.is_empty() {
+                errors.push(FieldError {
+                    field: "grants".into(),
+                    message: format!("Choose at least one scope of {wanted}."),
+                });
+                continue;
+            }
+            let Some(resource) = apps.iter().find(|a| a.is_resource && a.name == wanted) else {
                 errors.push(FieldError {
                     field: "grants".into(),
                     message: format!("There is no resource named {}.", grant.resource),
@@ -780,8 +819,9 @@ impl Fennec {
         let registered_method = app
             .and_then(|a| a.auth_method.as_deref())
             .and_then(|m| m.parse::<ClientAuthMethod>().ok());
-        let stored = match app {
-            Some(a) if registered_method == Some(method) => self
+        let usable = app.is_some() && registered_method == Some(method);
+        let stored: Vec<StoredSecret> = match app {
+            Some(a) if usable => self
                 .store
                 .client_secrets(&a.id)
                 .await
@@ -794,23 +834,18 @@ impl Fennec {
                     expires_at: s.expires_at,
                 })
                 .collect(),
-            _ => vec![StoredSecret {
-                id: String::new(),
-                hash: self.dummy_hash.to_string(),
-                info: None,
-                expires_at: Some(0),
-            }],
+            _ => Vec::new(),
         };
-        let usable = app.is_some() && registered_method == Some(method);
 
-        let verified = tokio::task::spawn_blocking(move || {
-            secret::verify_secret(presented.expose(), &stored, now)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "secret verification task failed");
-            TokenError::ServerError
-        })?;
+        let decoy = self.dummy_hash.clone();
+        let verified = self
+            .hashing
+            .run(move || secret::verify_secret_evenly(presented.expose(), &stored, now, &decoy))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "secret verification failed to run");
+                TokenError::ServerError
+            })?;
         Ok((usable && verified).then(|| app.cloned()).flatten())
     }
 
@@ -860,6 +895,22 @@ impl Fennec {
             cache.insert(kid, loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// Runs fallible hashing work through the bounded hashing pool.
+    async fn hash<T, E>(
+        &self,
+        work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+    {
+        self.hashing
+            .run(work)
+            .await
+            .map_err(internal)?
+            .map_err(internal)
     }
 
     fn cached_key(&self, kid: &str) -> Option<Arc<LoadedKey>> {
@@ -985,18 +1036,4 @@ fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ServiceEr
 fn store_failure(e: StoreError) -> TokenError {
     tracing::error!(error = %e, "database failure while issuing a token");
     TokenError::TemporarilyUnavailable
-}
-
-/// Runs CPU-heavy hashing off the async threads.
-async fn blocking<T, E>(
-    work: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> Result<T, ServiceError>
-where
-    T: Send + 'static,
-    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(internal)?
-        .map_err(internal)
 }

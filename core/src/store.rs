@@ -135,6 +135,7 @@ pub struct InitialSetup {
     pub environments: Vec<NewEnvironment>,
     pub session_token_hash: String,
     pub session_expires_at: i64,
+    pub audit: AuditEntry,
     pub now: i64,
 }
 
@@ -228,6 +229,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
+        insert_audit(&mut tx, &setup.audit).await?;
 
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -242,26 +244,43 @@ impl Store {
         )
     }
 
-    /// Failed sign-ins for this username, with the time of the last one.
-    pub async fn login_failures(&self, username: &str) -> Result<(i64, i64), StoreError> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT failures, last_failure FROM login_failures WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.unwrap_or((0, 0)))
-    }
+    /// Claims one sign-in attempt for a username, atomically, so parallel guesses cannot slip
+    /// past the limit: after `free` attempts without success each further one must wait
+    /// 1, 2, 4 … up to 256 seconds after the previous. `Err(seconds)` is the wait left.
+    pub async fn claim_login_attempt(
+        &self,
+        username: &str,
+        now: i64,
+        free: i64,
+    ) -> Result<Result<(), i64>, StoreError> {
+        // Counts older than a day are forgotten, which also keeps the table small.
+        sqlx::query("DELETE FROM login_failures WHERE last_failure < ?1")
+            .bind(now - 86_400)
+            .execute(&self.pool)
+            .await?;
 
-    pub async fn record_login_failure(&self, username: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO login_failures (username, failures, last_failure) VALUES (?, 1, ?) \
-             ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure = excluded.last_failure",
+        let claimed = sqlx::query(
+            "INSERT INTO login_failures (username, failures, last_failure) VALUES (?1, 1, ?2) \
+             ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure = ?2 \
+             WHERE login_failures.failures < ?3 \
+             OR login_failures.last_failure + (1 << MIN(login_failures.failures - ?3, 8)) <= ?2",
         )
         .bind(username)
         .bind(now)
+        .bind(free)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        if claimed.rows_affected() == 1 {
+            return Ok(Ok(()));
+        }
+
+        let (failures, last): (i64, i64) =
+            sqlx::query_as("SELECT failures, last_failure FROM login_failures WHERE username = ?1")
+                .bind(username)
+                .fetch_one(&self.pool)
+                .await?;
+        let wait = last + (1_i64 << (failures - free).clamp(0, 8)) - now;
+        Ok(Err(wait.max(1)))
     }
 
     pub async fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {

@@ -69,6 +69,10 @@ async fn setup_link_works_once_and_creates_production_and_master() {
         .collect();
     assert_eq!(names, [("-", "Production"), ("master", "Master")]);
 
+    let audit = fennec.audit_log(&admin, "acme").await.unwrap();
+    assert_eq!(audit[0].action, "tenant.created");
+    assert_eq!(audit[0].actor, "admin");
+
     assert!(!fennec.setup_token_is_valid(&token).await.unwrap());
     let again = fennec
         .complete_setup(setup_input(&token, "other"), NOW)
@@ -295,4 +299,66 @@ async fn created_client_secret_is_shown_once_and_listed_as_a_client() {
         !audit[0].detail.contains(&created.secret),
         "the audit trail never holds a secret"
     );
+}
+
+#[tokio::test]
+async fn parallel_guesses_after_the_limit_get_one_try_between_waits() {
+    let (fennec, _admin, _dir) = with_admin().await;
+    for _ in 0..5 {
+        let wrong = Secret::from_presented("wrong password!".into());
+        let _ = fennec.sign_in("admin", wrong, NOW).await;
+    }
+
+    let guesses = (0..10).map(|_| {
+        let fennec = fennec.clone();
+        async move {
+            let wrong = Secret::from_presented("wrong password!".into());
+            fennec.sign_in("admin", wrong, NOW + 1).await
+        }
+    });
+    let results = futures_join_all(guesses).await;
+
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(ServiceError::SignInFailed)))
+        .count();
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(ServiceError::Throttled(_))))
+        .count();
+    assert_eq!((checked, throttled), (1, 9));
+}
+
+/// Runs futures concurrently on the test runtime and collects their results in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn the_master_environment_takes_no_resources() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let input = NewResourceInput {
+        display_name: "Orders".into(),
+        name: "orders".into(),
+        scopes: vec!["read".into()],
+    };
+
+    let result = fennec
+        .create_resource(&admin, "acme", "master", input, NOW)
+        .await;
+
+    let Err(ServiceError::Invalid(fields)) = result else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(fields[0].field, "environment");
 }

@@ -74,8 +74,14 @@ test('an administrator registers a resource and a client, then the client gets a
   await page.getByRole('button', { name: 'New application' }).click();
   const dialog = page.getByRole('dialog', { name: 'New application' });
   await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('link', { name: /Client Credentials Grant/ })).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(dialog.getByRole('link', { name: /Client Credentials Grant/ })).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
+  await expect(page.getByRole('button', { name: 'New application' })).toBeFocused();
   await page.getByRole('button', { name: 'New application' }).click();
   await page.getByRole('link', { name: /OAuth 2\.0 — Resource \(API\)/ }).click();
   await hydrated(page);
@@ -87,6 +93,7 @@ test('an administrator registers a resource and a client, then the client gets a
   await expect(page.getByTestId('scopes-error')).not.toBeEmpty();
   await page.getByLabel('Scope 1', { exact: true }).fill('read1');
   await page.getByRole('button', { name: 'Add scope' }).click();
+  await expect(page.getByLabel('Scope 2', { exact: true })).toBeFocused();
   await page.getByLabel('Scope 2', { exact: true }).fill('read2');
   const summary = page.getByTestId('resource-summary');
   await expect(summary).toContainText(`${baseURL}/${tenant}/-/`);
@@ -185,6 +192,19 @@ test('a wrong secret gets invalid_client and a scope not granted gets invalid_sc
   });
   expect(notGranted.status()).toBe(400);
   expect(await notGranted.json()).toMatchObject({ error: 'invalid_scope' });
+});
+
+test('the master environment offers only clients', async ({ page }) => {
+  await signIn(page);
+  await page.getByLabel('Environment').selectOption('master');
+  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/master/applications`);
+  await hydrated(page);
+
+  await page.getByRole('button', { name: 'New application' }).click();
+
+  const dialog = page.getByRole('dialog', { name: 'New application' });
+  await expect(dialog.getByRole('link', { name: /Client Credentials Grant/ })).toBeVisible();
+  await expect(dialog.getByRole('link', { name: /Resource \(API\)/ })).toHaveCount(0);
 });
 
 test('signing out ends the session', async ({ page }) => {

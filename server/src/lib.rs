@@ -47,12 +47,13 @@ pub enum StartError {
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let public_url = settings.public_url()?;
     let site_root = settings.site_root()?;
-    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+    create_private_dir(&settings.data_dir).map_err(|source| StartError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
     })?;
 
     let store = Store::connect(&settings.database_url()).await?;
+    restrict_database_files(&settings.data_dir);
     let fennec = Fennec::new(store, &public_url)?;
     announce_setup_link(&fennec, &settings.data_dir).await?;
 
@@ -72,11 +73,49 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         })?;
     tracing::info!(listen = %settings.listen, public_url = %public_url, "fennec is serving");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers and containers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Creates the data folder readable by its owner only: it holds the signing keys.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes the embedded database files private to their owner, whatever the umask made them.
+fn restrict_database_files(data_dir: &Path) {
+    #[cfg(unix)]
+    for name in ["fennec.db", "fennec.db-wal", "fennec.db-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = data_dir.join(name);
+        if path.exists() {
+            if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(error = %e, path = %path.display(), "cannot make the database file private");
+            }
+        }
+    }
 }
 
 /// On an empty database, logs the one-time setup link and writes it to the data folder.
@@ -158,7 +197,8 @@ fn origin_of(url: &str) -> String {
 /// Refuses console requests that change state unless they come from Fennec's own pages.
 async fn check_origin(public_origin: String, req: Request, next: Next) -> Response {
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state {
+    let console_call = req.uri().path().starts_with("/api/");
+    if changes_state && console_call {
         let origin = req
             .headers()
             .get(header::ORIGIN)

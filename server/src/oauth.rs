@@ -2,7 +2,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -73,6 +73,17 @@ async fn application_token(
 
 async fn token(fennec: &Fennec, target: TokenTarget<'_>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if parts.method != Method::POST {
+        return token_error(&TokenError::MethodNotAllowed);
+    }
+    let authorization = match single_header(&parts.headers, header::AUTHORIZATION) {
+        Ok(value) => value,
+        Err(error) => return token_error(&error),
+    };
+    let content_type = match single_header(&parts.headers, header::CONTENT_TYPE) {
+        Ok(value) => value,
+        Err(error) => return token_error(&error),
+    };
     let body = match to_bytes(body, MAX_TOKEN_BODY).await {
         Ok(body) => body,
         Err(_) => {
@@ -83,22 +94,52 @@ async fn token(fennec: &Fennec, target: TokenTarget<'_>, request: Request) -> Re
     };
     let http = HttpTokenRequest {
         method: parts.method.as_str(),
-        content_type: header_str(&parts.headers, header::CONTENT_TYPE),
-        authorization: header_str(&parts.headers, header::AUTHORIZATION),
+        content_type,
+        authorization,
         body: &body,
     };
 
-    match fennec.issue_token(target, &http, crate::now()).await {
+    match fennec
+        .issue_token(target.clone(), &http, crate::now())
+        .await
+    {
         Ok(response) => no_store(Json(response).into_response()),
         Err(error) => {
-            tracing::info!(error = error.code(), reason = %error.description(), "token request refused");
+            tracing::info!(
+                tenant = target.tenant,
+                env = target.environment,
+                application = target.application,
+                error = error.code(),
+                reason = %error.description(),
+                "token request refused"
+            );
             token_error(&error)
         }
     }
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// The one value of a header; a repeated header, or one that is not visible ASCII, is refused
+/// rather than half-read, so that no credential is silently ignored (SPEC 4.4).
+fn single_header(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> Result<Option<&str>, TokenError> {
+    let mut values = headers.get_all(&name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(TokenError::InvalidRequest(format!(
+            "The {name} header is sent more than once."
+        )));
+    }
+    first.to_str().map(Some).map_err(|_| {
+        let description = format!("The {name} header is not readable.");
+        match name == header::AUTHORIZATION {
+            true => TokenError::invalid_client(description, true),
+            false => TokenError::InvalidRequest(description),
+        }
+    })
 }
 
 /// The RFC 6749 §5.2 error response for a refused token request.
@@ -111,10 +152,10 @@ fn token_error(error: &TokenError) -> Response {
             HeaderValue::from_static(challenge),
         );
     }
-    if status == StatusCode::METHOD_NOT_ALLOWED {
+    if let Some(allowed) = error.allow() {
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            .insert(header::ALLOW, HeaderValue::from_static(allowed));
     }
     no_store(response)
 }

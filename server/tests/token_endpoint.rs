@@ -342,6 +342,7 @@ async fn get_is_405_invalid_request() {
         .await;
 
     assert_error(&answer, StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+    assert_eq!(answer.headers[header::ALLOW], "POST");
 }
 
 #[tokio::test]
@@ -679,4 +680,57 @@ async fn put_on_the_token_endpoint_is_405() {
     let answer = server.send(request).await;
 
     assert_error(&answer, StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_invalid_request() {
+    let server = server().await;
+    let good = STANDARD.encode(format!("basic-client:{}", server.basic_secret));
+    let request = Request::post(TOKEN_URL)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::AUTHORIZATION, format!("Basic {good}"))
+        .header(header::AUTHORIZATION, "Basic bm9ib2R5Om5vdGhpbmc=")
+        .body(Body::from("grant_type=client_credentials"))
+        .unwrap();
+
+    let answer = server.send(request).await;
+
+    assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn unreadable_authorization_header_is_not_ignored() {
+    let server = server().await;
+    let mut request = form_request(TOKEN_URL, &server.post_credentials(""), None);
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        header::HeaderValue::from_bytes(b"Basic \xff\xfe").unwrap(),
+    );
+
+    let answer = server.send(request).await;
+
+    assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+#[tokio::test]
+async fn get_with_a_large_body_is_still_405() {
+    let server = server().await;
+    let request = Request::get(TOKEN_URL)
+        .body(Body::from("x".repeat(70 * 1024)))
+        .unwrap();
+
+    let answer = server.send(request).await;
+
+    assert_error(&answer, StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_resource_has_no_client_metadata() {
+    let server = server().await;
+
+    let answer = server
+        .get_json("/acme/-/party-api2/.well-known/openid-configuration")
+        .await;
+
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
 }

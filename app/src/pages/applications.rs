@@ -26,6 +26,18 @@ fn ApplicationList() -> impl IntoView {
     );
     let filter = RwSignal::new(String::new());
     let dialog_open = RwSignal::new(false);
+    let new_button = NodeRef::<html::Button>::new();
+    // A filter typed for one environment would hide the next one's registrations.
+    Effect::new(move |_| {
+        env.track();
+        filter.set(String::new());
+    });
+    let close_dialog = move || {
+        dialog_open.set(false);
+        if let Some(button) = new_button.get_untracked() {
+            let _ = button.focus();
+        }
+    };
 
     view! {
         <div class="mb-4 flex flex-wrap items-end gap-4">
@@ -38,12 +50,17 @@ fn ApplicationList() -> impl IntoView {
                     bind:value=filter
                 />
             </label>
-            <button type="button" class=PRIMARY_BUTTON on:click=move |_| dialog_open.set(true)>
+            <button
+                type="button"
+                class=PRIMARY_BUTTON
+                node_ref=new_button
+                on:click=move |_| dialog_open.set(true)
+            >
                 "New application"
             </button>
         </div>
         <Show when=move || dialog_open.get()>
-            <NewApplicationDialog on_close=move || dialog_open.set(false) />
+            <NewApplicationDialog on_close=close_dialog />
         </Show>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -120,27 +137,47 @@ fn KindBadge(kind: ApplicationKind) -> impl IntoView {
     }
 }
 
-/// The "New application" choice of registration type, closed by Escape or Cancel.
+/// The "New application" choice of registration type. Escape or Cancel closes it; Tab
+/// stays inside it while it is open.
 #[component]
 fn NewApplicationDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let (tenant, env) = use_tenant_env();
     let first_choice = NodeRef::<html::A>::new();
+    let cancel = NodeRef::<html::Button>::new();
     Effect::new(move |_| {
         if let Some(link) = first_choice.get() {
             let _ = link.focus();
         }
     });
-    let close_on_escape = on_close.clone();
+    let on_keydown = {
+        let on_close = on_close.clone();
+        move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+            "Escape" => on_close(),
+            "Tab" => {
+                let (Some(first), Some(last)) = (first_choice.get(), cancel.get()) else {
+                    return;
+                };
+                let active = document().active_element();
+                let on_first = active.as_ref() == Some(first.as_ref());
+                let on_last = active.as_ref() == Some(last.as_ref());
+                if ev.shift_key() && on_first {
+                    ev.prevent_default();
+                    let _ = last.focus();
+                } else if !ev.shift_key() && on_last {
+                    ev.prevent_default();
+                    let _ = first.focus();
+                }
+            }
+            _ => {}
+        }
+    };
     let base = move || format!("/console/{}/{}/applications", tenant.get(), env.get());
+    let in_master = move || env.get() == "master";
 
     view! {
         <div
             class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 p-4"
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    close_on_escape();
-                }
-            }
+            on:keydown=on_keydown
         >
             <div
                 role="dialog"
@@ -152,22 +189,31 @@ fn NewApplicationDialog(on_close: impl Fn() + Clone + Send + Sync + 'static) -> 
                 <div class="grid gap-3">
                     <a
                         node_ref=first_choice
-                        href=move || format!("{}/new-resource", base())
-                        class="rounded border border-slate-300 p-4 hover:border-sky-500 hover:bg-sky-50 focus:outline-none focus:ring-2 focus:ring-sky-300"
-                    >
-                        <div class="font-medium">"OAuth 2.0 — Resource (API)"</div>
-                        <div class="text-sm text-slate-600">"An API that accepts access tokens, with its scopes."</div>
-                    </a>
-                    <a
                         href=move || format!("{}/new-client", base())
                         class="rounded border border-slate-300 p-4 hover:border-sky-500 hover:bg-sky-50 focus:outline-none focus:ring-2 focus:ring-sky-300"
                     >
                         <div class="font-medium">"OAuth 2.0 — Client Credentials Grant"</div>
                         <div class="text-sm text-slate-600">"A backend service that gets access tokens for APIs."</div>
                     </a>
+                    <Show
+                        when=move || !in_master()
+                        fallback=|| view! {
+                            <p class="text-sm text-slate-600">
+                                "The master environment holds only clients that automate Fennec; register APIs in another environment."
+                            </p>
+                        }
+                    >
+                        <a
+                            href=move || format!("{}/new-resource", base())
+                            class="rounded border border-slate-300 p-4 hover:border-sky-500 hover:bg-sky-50 focus:outline-none focus:ring-2 focus:ring-sky-300"
+                        >
+                            <div class="font-medium">"OAuth 2.0 — Resource (API)"</div>
+                            <div class="text-sm text-slate-600">"An API that accepts access tokens, with its scopes."</div>
+                        </a>
+                    </Show>
                 </div>
                 <div class="mt-4 text-right">
-                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_close()>"Cancel"</button>
+                    <button type="button" class=SECONDARY_BUTTON node_ref=cancel on:click=move |_| on_close()>"Cancel"</button>
                 </div>
             </div>
         </div>

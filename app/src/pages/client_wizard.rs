@@ -162,6 +162,7 @@ fn GrantPicker(
                         <label class="flex items-center gap-2 text-sm">
                             <input
                                 type="checkbox"
+                                aria-label=format!("{}:{}", key.0, key.1)
                                 prop:checked=move || selected.get().contains(&checked_key)
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);

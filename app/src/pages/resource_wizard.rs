@@ -3,6 +3,7 @@
 use fennec_core::rules;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
 
 use crate::api::{create_resource, load_environment_urls};
 use crate::components::{
@@ -99,6 +100,14 @@ fn ResourceForm() -> impl IntoView {
                 value: RwSignal::new(String::new()),
             })
         });
+        // Keyboard users continue in the row they just added.
+        request_animation_frame(move || {
+            if let Some(input) = document().get_element_by_id(&format!("scope-{id}")) {
+                if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = input.focus();
+                }
+            }
+        });
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -166,6 +175,7 @@ fn ScopeRowEditor(row: ScopeRow, rows: RwSignal<Vec<ScopeRow>>) -> impl IntoView
     let id = row.id;
     let value = row.value;
     let input_id = format!("scope-{id}");
+    let error_id = format!("scope-{id}-error");
     let problem = move || {
         let v = value.get();
         match v.trim().is_empty() {
@@ -189,9 +199,10 @@ fn ScopeRowEditor(row: ScopeRow, rows: RwSignal<Vec<ScopeRow>>) -> impl IntoView
                     type="text"
                     class="w-full rounded border border-slate-300 px-3 py-2 focus:outline-none focus:ring-2 focus:ring-sky-300"
                     aria-invalid=move || problem().is_some().to_string()
+                    aria-describedby=error_id.clone()
                     bind:value=value
                 />
-                <p class="text-xs text-red-700">{problem}</p>
+                <p id=error_id class="text-xs text-red-700">{problem}</p>
             </div>
             <button
                 type="button"

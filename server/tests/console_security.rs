@@ -1,0 +1,103 @@
+//! In-process tests of the console's protections: origin checks and security headers.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use fennec_core::service::Fennec;
+use fennec_core::store::Store;
+use leptos::config::LeptosOptions;
+use tower::ServiceExt;
+
+const BASE: &str = "http://127.0.0.1:8080";
+
+async fn router() -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
+    let fennec = Fennec::new(Store::connect(&url).await.unwrap(), BASE).unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("fennec")
+        .site_root(dir.path().display().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    (fennec_server::router(fennec, options), dir)
+}
+
+fn server_fn_call(origin: Option<&str>) -> Request<Body> {
+    let mut builder =
+        Request::post("/api/sign_out").header(header::CONTENT_TYPE, "application/json");
+    if let Some(origin) = origin {
+        builder = builder.header(header::ORIGIN, origin);
+    }
+    builder.body(Body::from("{}")).unwrap()
+}
+
+#[tokio::test]
+async fn console_call_from_a_foreign_origin_is_refused() {
+    let (router, _dir) = router().await;
+
+    let response = router
+        .oneshot(server_fn_call(Some("https://evil.example")))
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn console_call_without_an_origin_is_refused() {
+    let (router, _dir) = router().await;
+
+    let response = router.oneshot(server_fn_call(None)).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn console_call_from_the_public_origin_passes_the_check() {
+    let (router, _dir) = router().await;
+
+    let response = router.oneshot(server_fn_call(Some(BASE))).await.unwrap();
+
+    assert_ne!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn token_endpoint_needs_no_origin() {
+    let (router, _dir) = router().await;
+    let request = Request::post("/acme/-/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("grant_type=client_credentials"))
+        .unwrap();
+
+    let response = router.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let (router, _dir) = router().await;
+    let request = Request::get("/acme/-/.well-known/openid-configuration")
+        .body(Body::empty())
+        .unwrap();
+
+    let response = router.oneshot(request).await.unwrap();
+
+    let headers = response.headers();
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+}
+
+#[tokio::test]
+async fn a_mistyped_token_url_is_not_found_rather_than_forbidden() {
+    let (router, _dir) = router().await;
+    let request = Request::post("/acme/-/oauth/token/")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("grant_type=client_credentials"))
+        .unwrap();
+
+    let response = router.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -1,5 +1,6 @@
 //! Small building blocks shared by the console's pages.
 
+use fennec_core::rules;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
@@ -180,6 +181,31 @@ pub fn FormError(#[prop(into)] error: Signal<Option<ConsoleError>>) -> impl Into
             </div>
         </Show>
     }
+}
+
+/// The server's message for one field of a refused form.
+pub fn server_field_error(
+    error: Signal<Option<ConsoleError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.field(field)))
+}
+
+/// Feedback for an optional technical name: the naming rule while typing, else the server's.
+pub fn technical_name_error(
+    name: RwSignal<String>,
+    server: Signal<Option<String>>,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let typed = name.get();
+        if typed.trim().is_empty() {
+            return server.get();
+        }
+        rules::normalize_name(&typed)
+            .err()
+            .map(|e| e.to_string())
+            .or_else(|| server.get())
+    })
 }
 
 /// Classes of the console's primary buttons.

@@ -1,14 +1,14 @@
 //! The "OAuth 2.0 — Client Credentials Grant" wizard: identity, authentication and grants.
 
-use fennec_core::rules::{self, ClientAuthMethod};
+use fennec_core::rules::ClientAuthMethod;
 use fennec_core::views::{CreatedClient, GrantInput, ResourceOption};
 use leptos::prelude::*;
 
 use crate::api::{create_client, resource_options};
 use crate::components::{
-    use_tenant_env, ConsoleFrame, CopyValue, FormError, TextField, PRIMARY_BUTTON, SECONDARY_BUTTON,
+    server_field_error, technical_name_error, use_tenant_env, ConsoleFrame, CopyValue, FormError,
+    TextField, PRIMARY_BUTTON, SECONDARY_BUTTON,
 };
-use crate::error::ConsoleError;
 
 /// Registers a new client, then shows its secret once.
 #[component]
@@ -48,19 +48,8 @@ fn ClientForm() -> impl IntoView {
         create_client(t, e, d, n, m, g)
     });
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let server_field = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e: ConsoleError| e.field(field)))
-    };
-    let name_problem = Signal::derive(move || {
-        let typed = name.get();
-        match typed.trim().is_empty() {
-            true => server_field("name").get(),
-            false => rules::normalize_name(&typed)
-                .err()
-                .map(|e| e.to_string())
-                .or_else(|| server_field("name").get()),
-        }
-    });
+    let server_field = move |field: &'static str| server_field_error(error, field);
+    let name_problem = technical_name_error(name, server_field("name"));
     let list_url = move || format!("/console/{}/{}/applications", tenant.get(), env.get());
 
     let submit = move |ev: leptos::ev::SubmitEvent| {

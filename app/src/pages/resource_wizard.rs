@@ -7,9 +7,9 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{create_resource, load_environment_urls};
 use crate::components::{
-    use_tenant_env, ConsoleFrame, FormError, TextField, PRIMARY_BUTTON, SECONDARY_BUTTON,
+    server_field_error, technical_name_error, use_tenant_env, ConsoleFrame, FormError, TextField,
+    PRIMARY_BUTTON, SECONDARY_BUTTON,
 };
-use crate::error::ConsoleError;
 
 /// Registers a new resource.
 #[component]
@@ -58,9 +58,7 @@ fn ResourceForm() -> impl IntoView {
         }
     });
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let server_field = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e: ConsoleError| e.field(field)))
-    };
+    let server_field = move |field: &'static str| server_field_error(error, field);
 
     let scopes = move || {
         rows.get()
@@ -76,16 +74,7 @@ fn ResourceForm() -> impl IntoView {
             _ => None,
         }
     });
-    let name_problem = Signal::derive(move || {
-        let typed = name.get();
-        match typed.trim().is_empty() {
-            true => server_field("name").get(),
-            false => rules::normalize_name(&typed)
-                .err()
-                .map(|e| e.to_string())
-                .or_else(|| server_field("name").get()),
-        }
-    });
+    let name_problem = technical_name_error(name, server_field("name"));
     let shown_name = move || match rules::normalize_name(&name.get()) {
         Ok(n) => n,
         Err(_) => "(generated name)".to_string(),

@@ -4,8 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{complete_setup, setup_link_status};
-use crate::components::{mark_hydrated, FormError, TextField, PRIMARY_BUTTON};
-use crate::error::ConsoleError;
+use crate::components::{mark_hydrated, server_field_error, FormError, TextField, PRIMARY_BUTTON};
 
 /// First-start setup, reachable only through the link the server logged.
 #[component]
@@ -55,9 +54,7 @@ fn SetupForm(token: String) -> impl IntoView {
         }
     });
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.get().and_then(|e: ConsoleError| e.field(name)))
-    };
+    let field = move |name: &'static str| server_field_error(error, name);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch((token.clone(), username.get(), password.get(), tenant.get()));

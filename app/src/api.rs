@@ -2,8 +2,8 @@
 
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::views::{
-    AdminView, ApplicationSummary, CreatedClient, EnvironmentUrls, EnvironmentView, GrantInput,
-    ResourceOption,
+    AdminView, ApplicationSummary, CertificateView, CreatedClient, EnvironmentUrls,
+    EnvironmentView, GrantInput, ResourceOption,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -169,6 +169,7 @@ pub async fn create_client(
     name: String,
     auth_method: ClientAuthMethod,
     grants: Vec<GrantInput>,
+    certificates: Vec<String>,
 ) -> Result<CreatedClient, ConsoleError> {
     use fennec_core::service::NewClientInput;
 
@@ -179,9 +180,20 @@ pub async fn create_client(
         name,
         auth_method,
         grants,
+        certificates,
     };
     fennec
         .create_client(&admin, &tenant, &env, input, now())
         .await
+        .map_err(map_error)
+}
+
+/// Reads an uploaded public certificate (DER in standard base64) for the wizard's list.
+/// Only public certificates come here: PKCS#12 files are opened in the browser.
+#[server(input = Json)]
+pub async fn inspect_certificate(der_base64: String) -> Result<CertificateView, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .inspect_certificate(&admin, &der_base64)
         .map_err(map_error)
 }

@@ -208,6 +208,30 @@ pub fn technical_name_error(
     })
 }
 
+/// The current time in seconds since 1970, from the browser's clock or the server's.
+pub fn now_secs() -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        (js_sys::Date::now() / 1000.0) as i64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+}
+
+/// A time in seconds since 1970 as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_timestamp(secs: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
 /// Classes of the console's primary buttons.
 pub const PRIMARY_BUTTON: &str = "rounded bg-sky-700 px-4 py-2 font-medium text-white hover:bg-sky-800 focus:outline-none focus:ring-2 focus:ring-sky-300 disabled:opacity-50";
 /// Classes of the console's secondary buttons.

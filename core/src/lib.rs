@@ -3,6 +3,10 @@
 pub mod rules;
 
 #[cfg(feature = "server")]
+pub mod assertion;
+#[cfg(feature = "server")]
+pub mod certificate;
+#[cfg(feature = "server")]
 pub mod error;
 #[cfg(feature = "server")]
 pub mod hashing;
@@ -22,4 +26,5 @@ pub mod service;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod token;
+pub mod upload;
 pub mod views;

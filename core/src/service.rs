@@ -8,6 +8,8 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::assertion::{claimed_client_id, verify_assertion, AssertionRules, ASSERTION_ALGORITHMS};
+use crate::certificate::{parse_certificate, ClientCertificate};
 use crate::error::TokenError;
 use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
@@ -16,13 +18,13 @@ use crate::rules::{self, ClientAuthMethod};
 use crate::scope::{resolve_scopes, split_scope_param, Grant};
 use crate::secret::{self, Secret, StoredSecret};
 use crate::store::{
-    AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewEnvironment, NewSecret,
-    SetupRefused, Store, StoreError,
+    AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewCertificate,
+    NewEnvironment, NewSecret, SetupRefused, Store, StoreError,
 };
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
 use crate::views::{
-    AdminView, ApplicationKind, ApplicationSummary, CreatedClient, EnvironmentUrls,
-    EnvironmentView, FieldError, GrantInput, ResourceOption,
+    AdminView, ApplicationKind, ApplicationSummary, CertificateView, CreatedClient,
+    EnvironmentUrls, EnvironmentView, FieldError, GrantInput, ResourceOption,
 };
 
 /// How long a console session lasts.
@@ -31,6 +33,10 @@ pub const SESSION_LIFETIME_SECS: i64 = 12 * 60 * 60;
 pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Minimum length of an administrator's password.
 pub const MIN_PASSWORD_LEN: usize = 12;
+/// Most certificates a `private_key_jwt` client may hold (SPEC 3.5).
+pub const MAX_CLIENT_CERTIFICATES: usize = 4;
+/// How often, at most, expired assertion ids are removed from the replay store.
+const ASSERTION_PRUNE_INTERVAL_SECS: i64 = 60;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
@@ -112,6 +118,8 @@ pub struct NewClientInput {
     pub name: String,
     pub auth_method: ClientAuthMethod,
     pub grants: Vec<GrantInput>,
+    /// Public certificates (DER in standard base64) of a `private_key_jwt` client.
+    pub certificates: Vec<String>,
 }
 
 /// Where a token request arrived: the environment and, for application URLs, the app segment.
@@ -122,6 +130,12 @@ pub struct TokenTarget<'a> {
     pub application: Option<&'a str>,
 }
 
+/// Why a client assertion did not authenticate: refused (told to the client) or a failure.
+enum AssertionProblem {
+    Refused(String),
+    Failed(TokenError),
+}
+
 /// Fennec's domain service, shared by the console and the token endpoint; cheap to clone.
 #[derive(Clone)]
 pub struct Fennec {
@@ -130,6 +144,7 @@ pub struct Fennec {
     loaded_keys: Arc<Mutex<HashMap<String, Arc<LoadedKey>>>>,
     dummy_hash: Arc<str>,
     hashing: HashingLimiter,
+    last_assertion_prune: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Fennec {
@@ -144,6 +159,7 @@ impl Fennec {
             loaded_keys: Arc::default(),
             dummy_hash: dummy_hash.into(),
             hashing: HashingLimiter::per_core(),
+            last_assertion_prune: Arc::default(),
         })
     }
 
@@ -458,6 +474,7 @@ impl Fennec {
             scopes: scopes.clone(),
             grants: Vec::new(),
             secret: None,
+            certificates: Vec::new(),
             created_at: now,
         };
         let audit = AuditEntry {
@@ -494,13 +511,7 @@ impl Fennec {
         let mut errors = Vec::new();
         let display_name = check_display_name(&input.display_name, &mut errors);
         let name = check_application_name(&input.name, &mut errors);
-        if input.auth_method == ClientAuthMethod::PrivateKeyJwt {
-            errors.push(FieldError {
-                field: "auth_method".into(),
-                message: "Private key JWT needs a certificate, which this wizard cannot take yet."
-                    .into(),
-            });
-        }
+        let certificates = check_certificates(input.auth_method, &input.certificates, &mut errors);
         let grants = self
             .check_grants(tenant, env, &input.grants, &mut errors)
             .await?;
@@ -508,10 +519,22 @@ impl Fennec {
             return Err(ServiceError::Invalid(errors));
         }
 
-        let secret = Secret::generate();
-        let info = secret::secret_info(secret.expose());
-        let to_hash = secret.clone();
-        let hash = self.hash(move || secret::hash_secret(&to_hash)).await?;
+        let uses_secret = input.auth_method != ClientAuthMethod::PrivateKeyJwt;
+        let secret = uses_secret.then(Secret::generate);
+        let new_secret = match &secret {
+            Some(secret) => {
+                let info = secret::secret_info(secret.expose());
+                let to_hash = secret.clone();
+                let hash = self.hash(move || secret::hash_secret(&to_hash)).await?;
+                Some(NewSecret {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    hash,
+                    info,
+                    expires_at: None,
+                })
+            }
+            None => None,
+        };
         let scope: Vec<String> = grants.iter().map(|g| g.2.clone()).collect();
         let app = NewApplication {
             id: uuid::Uuid::new_v4().to_string(),
@@ -525,13 +548,23 @@ impl Fennec {
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             scopes: Vec::new(),
             grants: grants.into_iter().map(|(id, s, _)| (id, s)).collect(),
-            secret: Some(NewSecret {
-                id: uuid::Uuid::new_v4().to_string(),
-                hash,
-                info,
-                expires_at: None,
-            }),
+            secret: new_secret,
+            certificates: certificates
+                .iter()
+                .map(|c| NewCertificate {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    der: c.der.clone(),
+                    sha256_thumbprint: c.sha256_thumbprint.clone(),
+                })
+                .collect(),
             created_at: now,
+        };
+        let credentials = match uses_secret {
+            true => "one secret generated".to_string(),
+            false => {
+                let kids: Vec<&str> = certificates.iter().map(|c| c.x5t.as_str()).collect();
+                format!("certificates: {}", kids.join(" "))
+            }
         };
         let audit = AuditEntry {
             at: now,
@@ -541,7 +574,7 @@ impl Fennec {
             action: "client.created".into(),
             target: Some(name.clone()),
             detail: format!(
-                "method: {}; grants: {}; one secret generated",
+                "method: {}; grants: {}; {credentials}",
                 input.auth_method.as_str(),
                 scope.join(" ")
             ),
@@ -553,9 +586,64 @@ impl Fennec {
             token_url: self.application_token_url(tenant, env, &name),
             client_id: name,
             auth_method: input.auth_method,
-            secret: secret.expose().to_string(),
+            secret: secret.map(|s| s.expose().to_string()),
             scope: scope.join(" "),
         })
+    }
+
+    /// Reads an uploaded public certificate for the console's list, with the rules of SPEC 3.5.
+    pub fn inspect_certificate(
+        &self,
+        _admin: &Admin,
+        der_base64: &str,
+    ) -> Result<CertificateView, ServiceError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(der_base64.trim())
+            .map_err(|_| crate::certificate::CertificateError::NotACertificate)
+            .and_then(|der| parse_certificate(&der))
+            .map(|cert| cert.view())
+            .map_err(|e| invalid("certificates", e.to_string()))
+    }
+
+    /// Switches whether client assertions in an environment must name only the issuer as
+    /// their audience (RFC 7523bis, FAPI 2.0).
+    pub async fn set_strict_assertion_audience(
+        &self,
+        admin: &Admin,
+        tenant: &str,
+        env: &str,
+        strict: bool,
+        now: i64,
+    ) -> Result<(), ServiceError> {
+        let audit = AuditEntry {
+            at: now,
+            actor: admin.username.clone(),
+            tenant: Some(tenant.to_string()),
+            environment: Some(env.to_string()),
+            action: "environment.assertion_audience_changed".into(),
+            target: Some(env.to_string()),
+            detail: match strict {
+                true => "client assertions must name the issuer only".into(),
+                false => "client assertions may name the issuer or the token endpoint".into(),
+            },
+        };
+        match self
+            .store
+            .set_strict_assertion_audience(tenant, env, strict, &audit)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(ServiceError::NotFound(format!("Environment {env}"))),
+        }
+    }
+
+    /// Whether client assertions in an environment must name only the issuer as audience.
+    pub async fn strict_assertion_audience(
+        &self,
+        tenant: &str,
+        env: &str,
+    ) -> Result<bool, ServiceError> {
+        Ok(self.store.strict_assertion_audience(tenant, env).await?)
     }
 
     /// Answers a token request (SPEC 4); the caller only adapts HTTP to and from this.
@@ -578,22 +666,14 @@ impl Fennec {
             }
             None => None,
         };
-        let (presented_id, presented_secret, method) = match &request.credentials {
-            ClientCredentials::Basic { client_id, secret } => (
-                client_id.clone(),
-                secret.clone(),
-                ClientAuthMethod::ClientSecretBasic,
-            ),
-            ClientCredentials::Post { client_id, secret } => (
-                client_id.clone(),
-                secret.clone(),
-                ClientAuthMethod::ClientSecretPost,
-            ),
-            ClientCredentials::Assertion { .. } => {
-                return Err(refuse(
-                    "This client does not authenticate with private_key_jwt.",
-                ))
-            }
+        let presented_id = match &request.credentials {
+            ClientCredentials::Basic { client_id, .. }
+            | ClientCredentials::Post { client_id, .. } => client_id.clone(),
+            ClientCredentials::Assertion { assertion, .. } => path_client
+                .clone()
+                .or_else(|| claimed_client_id(assertion))
+                .or_else(|| request.client_id_param.clone())
+                .ok_or_else(|| refuse("The client assertion names no client."))?,
             ClientCredentials::None => {
                 return Err(refuse("Client authentication is required."));
             }
@@ -617,9 +697,37 @@ impl Fennec {
             .await
             .map_err(store_failure)?
             .filter(|a| a.is_client);
-        let authenticated = self
-            .check_client_secret(app.as_ref(), method, presented_secret, now)
-            .await?;
+        let authenticated = match &request.credentials {
+            ClientCredentials::Basic { secret, .. } => {
+                self.check_client_secret(
+                    app.as_ref(),
+                    ClientAuthMethod::ClientSecretBasic,
+                    secret.clone(),
+                    now,
+                )
+                .await?
+            }
+            ClientCredentials::Post { secret, .. } => {
+                self.check_client_secret(
+                    app.as_ref(),
+                    ClientAuthMethod::ClientSecretPost,
+                    secret.clone(),
+                    now,
+                )
+                .await?
+            }
+            ClientCredentials::Assertion { assertion, .. } => {
+                let app = app.ok_or_else(|| refuse("Client authentication failed."))?;
+                self.check_client_assertion(&target, app, assertion, now)
+                    .await
+                    .map_err(|problem| match problem {
+                        AssertionProblem::Refused(message) => refuse(&message),
+                        AssertionProblem::Failed(e) => e,
+                    })
+                    .map(Some)?
+            }
+            ClientCredentials::None => None,
+        };
         let Some(app) = authenticated else {
             return Err(refuse("Client authentication failed."));
         };
@@ -676,7 +784,9 @@ impl Fennec {
             "token_endpoint": format!("{issuer}oauth/token"),
             "jwks_uri": format!("{issuer}.well-known/openid-configuration/keys"),
             "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported":
+                ["client_secret_post", "client_secret_basic", "private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
             // RFC 8414 requires the member; no authorization endpoint means no response types.
             "response_types_supported": [],
         });
@@ -849,6 +959,94 @@ impl Fennec {
         Ok((usable && verified).then(|| app.cloned()).flatten())
     }
 
+    /// Verifies a `private_key_jwt` assertion (SPEC 4.7) and uses up its `jti`.
+    async fn check_client_assertion(
+        &self,
+        target: &TokenTarget<'_>,
+        app: ApplicationRow,
+        assertion: &str,
+        now: i64,
+    ) -> Result<ApplicationRow, AssertionProblem> {
+        let refused = |message: &str| AssertionProblem::Refused(message.to_string());
+        let method = app.auth_method.as_deref().and_then(|m| m.parse().ok());
+        if method != Some(ClientAuthMethod::PrivateKeyJwt) {
+            return Err(refused("Client authentication failed."));
+        }
+        let certificates: Vec<ClientCertificate> = self
+            .store
+            .client_certificates(&app.id)
+            .await
+            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?
+            .into_iter()
+            .filter_map(|row| match parse_certificate(&row.der) {
+                Ok(cert) => Some(cert),
+                Err(e) => {
+                    tracing::error!(certificate.id = %row.id, error = %e, "a stored client certificate no longer parses");
+                    None
+                }
+            })
+            .collect();
+        let strict_audience = self
+            .store
+            .strict_assertion_audience(target.tenant, target.environment)
+            .await
+            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?;
+        let issuer = self.issuer(target.tenant, target.environment);
+        let endpoint_urls = match target.application {
+            Some(segment) => vec![
+                format!("{issuer}{segment}/oauth/token"),
+                self.application_token_url(target.tenant, target.environment, &app.name),
+            ],
+            None => vec![format!("{issuer}oauth/token")],
+        };
+        let verified = verify_assertion(
+            assertion,
+            &certificates,
+            &AssertionRules {
+                client_id: &app.name,
+                issuer: &issuer,
+                endpoint_urls: &endpoint_urls,
+                strict_audience,
+                now,
+            },
+        )
+        .map_err(|e| {
+            tracing::info!(client.id = %app.name, reason = %e, "client assertion refused");
+            refused(&e.to_string())
+        })?;
+
+        self.prune_assertion_ids(now).await;
+        let first_use = self
+            .store
+            .claim_assertion_id(&app.id, &verified.jti, verified.expires_at, now)
+            .await
+            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?;
+        if !first_use {
+            tracing::warn!(client.id = %app.name, "client assertion replayed");
+            return Err(refused("This client assertion was already used."));
+        }
+        Ok(app)
+    }
+
+    /// Removes expired assertion ids, at most once a minute per process.
+    async fn prune_assertion_ids(&self, now: i64) {
+        use std::sync::atomic::Ordering;
+        let last = self.last_assertion_prune.load(Ordering::Relaxed);
+        if now - last < ASSERTION_PRUNE_INTERVAL_SECS {
+            return;
+        }
+        if self
+            .last_assertion_prune
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        if let Err(e) = self.store.prune_assertion_ids(now).await {
+            tracing::warn!(error = %e, "could not prune expired assertion ids");
+        }
+    }
+
     async fn grants_of(&self, client_app_id: &str) -> Result<Vec<Grant>, TokenError> {
         let rows = self
             .store
@@ -1003,6 +1201,62 @@ fn check_application_name(input: &str, errors: &mut Vec<FieldError>) -> String {
             String::new()
         }
     }
+}
+
+/// Reads the uploaded certificates of a new client and applies SPEC 3.5: needed for
+/// `private_key_jwt` (one to four, no duplicates), refused for the secret methods.
+fn check_certificates(
+    method: ClientAuthMethod,
+    uploads: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Vec<ClientCertificate> {
+    let mut refuse = |message: String| {
+        errors.push(FieldError {
+            field: "certificates".into(),
+            message,
+        })
+    };
+    if method != ClientAuthMethod::PrivateKeyJwt {
+        if !uploads.is_empty() {
+            refuse(
+                "Certificates are used only by clients that authenticate with private key JWT."
+                    .into(),
+            );
+        }
+        return Vec::new();
+    }
+    if uploads.is_empty() {
+        refuse("A private key JWT client needs at least one certificate.".into());
+        return Vec::new();
+    }
+    if uploads.len() > MAX_CLIENT_CERTIFICATES {
+        refuse(format!(
+            "A client can have at most {MAX_CLIENT_CERTIFICATES} certificates."
+        ));
+        return Vec::new();
+    }
+    let mut accepted: Vec<ClientCertificate> = Vec::new();
+    for (index, upload) in uploads.iter().enumerate() {
+        let number = index + 1;
+        let parsed = base64::engine::general_purpose::STANDARD
+            .decode(upload.trim())
+            .map_err(|_| crate::certificate::CertificateError::NotACertificate)
+            .and_then(|der| parse_certificate(&der));
+        match parsed {
+            Ok(cert)
+                if accepted
+                    .iter()
+                    .any(|c| c.sha256_thumbprint == cert.sha256_thumbprint) =>
+            {
+                refuse(format!(
+                    "Certificate {number} is a duplicate of an earlier one."
+                ));
+            }
+            Ok(cert) => accepted.push(cert),
+            Err(e) => refuse(format!("Certificate {number}: {e}")),
+        }
+    }
+    accepted
 }
 
 fn check_display_name(input: &str, errors: &mut Vec<FieldError>) -> String {

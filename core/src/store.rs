@@ -104,6 +104,22 @@ pub struct NewApplication {
     /// (resource application id, scope) pairs.
     pub grants: Vec<(String, String)>,
     pub secret: Option<NewSecret>,
+    pub certificates: Vec<NewCertificate>,
+    pub created_at: i64,
+}
+
+/// A client certificate to keep: only the public DER and its SHA-256 thumbprint.
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    pub id: String,
+    pub der: Vec<u8>,
+    pub sha256_thumbprint: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CertificateRow {
+    pub id: String,
+    pub der: Vec<u8>,
     pub created_at: i64,
 }
 
@@ -517,9 +533,110 @@ impl Store {
             .await?;
         }
 
+        for cert in &app.certificates {
+            sqlx::query(
+                "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
+                 created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&cert.id)
+            .bind(&app.id)
+            .bind(&cert.der)
+            .bind(&cert.sha256_thumbprint)
+            .bind(app.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The certificates of a `private_key_jwt` client, oldest first.
+    pub async fn client_certificates(
+        &self,
+        application_id: &str,
+    ) -> Result<Vec<CertificateRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, der, created_at FROM client_certificates \
+             WHERE application_id = ? ORDER BY created_at, id",
+        )
+        .bind(application_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records the use of an assertion id; `false` when the same client already used it and
+    /// that assertion has not yet expired. One statement, so two racing uses cannot both win.
+    pub async fn claim_assertion_id(
+        &self,
+        application_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO used_assertions (application_id, jti, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (application_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE used_assertions.expires_at < ?",
+        )
+        .bind(application_id)
+        .bind(jti)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets assertion ids whose assertions expired before `now`.
+    pub async fn prune_assertion_ids(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM used_assertions WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Whether client assertions in an environment must name only the issuer as audience.
+    pub async fn strict_assertion_audience(
+        &self,
+        tenant: &str,
+        env: &str,
+    ) -> Result<bool, StoreError> {
+        let strict: Option<bool> = sqlx::query_scalar(
+            "SELECT strict_assertion_audience FROM environments WHERE tenant = ? AND name = ?",
+        )
+        .bind(tenant)
+        .bind(env)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(strict.unwrap_or(false))
+    }
+
+    /// Switches an environment's strict assertion audience mode, with its audit record.
+    pub async fn set_strict_assertion_audience(
+        &self,
+        tenant: &str,
+        env: &str,
+        strict: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "UPDATE environments SET strict_assertion_audience = ? WHERE tenant = ? AND name = ?",
+        )
+        .bind(strict)
+        .bind(tenant)
+        .bind(env)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The newest audit records of a tenant.

@@ -80,12 +80,40 @@ pub struct GrantInput {
     pub scopes: Vec<String>,
 }
 
+/// A client certificate for `private_key_jwt`, as the console lists it (SPEC 3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// The public certificate itself, DER in standard base64; sent back when the client is created.
+    pub der_base64: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    /// Start of the validity period, in seconds since 1970.
+    pub not_before: i64,
+    /// End of the validity period, in seconds since 1970.
+    pub not_after: i64,
+    pub sha1_thumbprint: String,
+    pub sha256_thumbprint: String,
+    /// The key id client developers put in their assertion header (the `x5t` value).
+    pub kid: String,
+    pub key_type: String,
+    pub key_size: u32,
+}
+
+impl CertificateView {
+    /// Whether the certificate is inside its validity period at `now` (seconds since 1970).
+    pub fn is_valid_at(&self, now: i64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
 /// The result of creating a client: the one and only time its secret is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedClient {
     pub client_id: String,
     pub auth_method: crate::rules::ClientAuthMethod,
-    pub secret: String,
+    /// The generated secret; absent for a `private_key_jwt` client, which has none.
+    pub secret: Option<String>,
     pub token_url: String,
     pub scope: String,
 }

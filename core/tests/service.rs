@@ -258,6 +258,7 @@ async fn client_grant_naming_an_unknown_scope_is_refused() {
             resource: "orders".into(),
             scopes: vec!["write".into()],
         }],
+        certificates: vec![],
     };
 
     let result = fennec.create_client(&admin, "acme", "-", client, NOW).await;
@@ -275,6 +276,7 @@ async fn created_client_secret_is_shown_once_and_listed_as_a_client() {
         name: "".into(),
         auth_method: ClientAuthMethod::ClientSecretBasic,
         grants: vec![],
+        certificates: vec![],
     };
 
     let created = fennec
@@ -282,7 +284,11 @@ async fn created_client_secret_is_shown_once_and_listed_as_a_client() {
         .await
         .unwrap();
 
-    assert_eq!(created.secret.len(), 43);
+    let secret = created
+        .secret
+        .clone()
+        .expect("a secret client gets a secret");
+    assert_eq!(secret.len(), 43);
     assert_eq!(created.auth_method, ClientAuthMethod::ClientSecretBasic);
     assert_eq!(
         created.token_url,
@@ -296,7 +302,7 @@ async fn created_client_secret_is_shown_once_and_listed_as_a_client() {
     let audit = fennec.audit_log(&admin, "acme").await.unwrap();
     assert_eq!(audit[0].action, "client.created");
     assert!(
-        !audit[0].detail.contains(&created.secret),
+        !audit[0].detail.contains(&secret),
         "the audit trail never holds a secret"
     );
 }
@@ -361,4 +367,154 @@ async fn the_master_environment_takes_no_resources() {
         panic!("expected a refusal")
     };
     assert_eq!(fields[0].field, "environment");
+}
+
+/// A self-signed certificate for a new key of the given kind, DER in standard base64.
+fn certificate_for(alg: &'static rcgen::SignatureAlgorithm) -> String {
+    use base64::Engine;
+    let key = rcgen::KeyPair::generate_for(alg).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["client.example.test".into()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(cert.der())
+}
+
+fn jwt_client(certificates: Vec<String>) -> NewClientInput {
+    NewClientInput {
+        display_name: "Signer".into(),
+        name: "signer".into(),
+        auth_method: ClientAuthMethod::PrivateKeyJwt,
+        grants: vec![],
+        certificates,
+    }
+}
+
+/// The field errors of a refused registration, or a failure naming what happened instead.
+async fn certificate_errors(fennec: &Fennec, admin: &Admin, input: NewClientInput) -> String {
+    match fennec.create_client(admin, "acme", "-", input, NOW).await {
+        Err(ServiceError::Invalid(errors)) => {
+            assert!(
+                errors.iter().all(|e| e.field == "certificates"),
+                "{errors:?}"
+            );
+            let apps = fennec.applications(admin, "acme", "-").await.unwrap();
+            assert!(
+                apps.is_empty(),
+                "nothing is written when a client is refused"
+            );
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        }
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn private_key_jwt_client_keeps_its_certificates_and_gets_no_secret() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let input = jwt_client(vec![
+        certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        certificate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+    ]);
+    let created = fennec
+        .create_client(&admin, "acme", "-", input, NOW)
+        .await
+        .unwrap();
+    assert_eq!(created.secret, None);
+    let audit = fennec.audit_log(&admin, "acme").await.unwrap();
+    assert!(audit[0].detail.starts_with("method: private_key_jwt"));
+    assert!(audit[0].detail.contains("certificates: "));
+}
+
+#[tokio::test]
+async fn private_key_jwt_client_needs_a_certificate() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let message = certificate_errors(&fennec, &admin, jwt_client(vec![])).await;
+    assert!(message.contains("at least one certificate"), "{message}");
+}
+
+#[tokio::test]
+async fn more_than_four_certificates_are_refused() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let five = (0..5)
+        .map(|_| certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256))
+        .collect();
+    let message = certificate_errors(&fennec, &admin, jwt_client(five)).await;
+    assert!(message.contains("at most 4"), "{message}");
+}
+
+#[tokio::test]
+async fn duplicate_certificate_is_refused() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let cert = certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let message = certificate_errors(&fennec, &admin, jwt_client(vec![cert.clone(), cert])).await;
+    assert!(message.contains("duplicate"), "{message}");
+}
+
+#[tokio::test]
+async fn ed25519_certificate_is_an_unsupported_key_type() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let cert = certificate_for(&rcgen::PKCS_ED25519);
+    let message = certificate_errors(&fennec, &admin, jwt_client(vec![cert])).await;
+    assert!(
+        message.contains("Ed25519") && message.contains("not supported"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn rsa_1024_certificate_is_refused() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let der_path = dir.path().join("small.der");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=small", "-outform", "DER", "-out"])
+        .arg(&der_path)
+        .arg("-keyout")
+        .arg(dir.path().join("small.key"))
+        .output()
+        .expect("the openssl command is installed");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let der = std::fs::read(der_path).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(der);
+    let (fennec, admin, _dir) = with_admin().await;
+    let message = certificate_errors(&fennec, &admin, jwt_client(vec![cert])).await;
+    assert!(message.contains("1024 bits"), "{message}");
+}
+
+#[tokio::test]
+async fn text_that_is_not_a_certificate_is_refused() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let message = certificate_errors(
+        &fennec,
+        &admin,
+        jwt_client(vec!["bm90IGEgY2VydGlmaWNhdGU=".into(), "%%%".into()]),
+    )
+    .await;
+    assert!(
+        message.contains("Certificate 1: The file is not an X.509 certificate"),
+        "{message}"
+    );
+    assert!(message.contains("Certificate 2:"), "{message}");
+}
+
+#[tokio::test]
+async fn secret_client_with_a_certificate_is_refused() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let mut input = jwt_client(vec![certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256)]);
+    input.auth_method = ClientAuthMethod::ClientSecretPost;
+    let message = certificate_errors(&fennec, &admin, input).await;
+    assert!(
+        message.contains("only by clients that authenticate with private key JWT"),
+        "{message}"
+    );
 }

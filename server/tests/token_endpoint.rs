@@ -6,17 +6,15 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use fennec_core::rules::ClientAuthMethod;
-use fennec_core::secret::Secret;
-use fennec_core::service::{Admin, Fennec, NewClientInput, NewResourceInput, SetupInput};
-use fennec_core::store::Store;
+use fennec_core::service::{Admin, Fennec, NewClientInput};
 use fennec_core::views::GrantInput;
-use http_body_util::BodyExt;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
-use tower::ServiceExt;
 
-const BASE: &str = "https://id.example.test";
+mod support;
+use support::{assert_error, fixture, form_request, send, Answer, Fixture, BASE};
+
 const TOKEN_URL: &str = "/acme/-/oauth/token";
 const CLIENT_TOKEN_URL: &str = "/acme/-/my-backend-client/oauth/token";
 
@@ -31,34 +29,7 @@ struct TestServer {
 }
 
 async fn server() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
-    let store = Store::connect(&url).await.unwrap();
-    let fennec = Fennec::new(store, BASE).unwrap();
-    let now = fennec_server::now();
-
-    let token = fennec.prepare_setup(now).await.unwrap().unwrap();
-    let setup = SetupInput {
-        token,
-        username: "admin".into(),
-        password: Secret::from_presented("a long enough password".into()),
-        tenant: "acme".into(),
-    };
-    fennec.complete_setup(setup, now).await.unwrap();
-    let admin = Admin {
-        id: String::new(),
-        username: "admin".into(),
-    };
-
-    let resource = NewResourceInput {
-        display_name: "Party API 2".into(),
-        name: "party-api2".into(),
-        scopes: vec!["read1".into(), "read2".into(), "write".into()],
-    };
-    fennec
-        .create_resource(&admin, "acme", "-", resource, now)
-        .await
-        .unwrap();
+    let Fixture { fennec, admin, dir } = fixture().await;
     let post = client(
         &fennec,
         &admin,
@@ -99,6 +70,7 @@ async fn client(
             resource: "party-api2".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         }],
+        certificates: vec![],
     };
     let now = fennec_server::now();
     fennec
@@ -106,26 +78,12 @@ async fn client(
         .await
         .unwrap()
         .secret
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    json: Value,
+        .expect("a secret client gets a secret")
 }
 
 impl TestServer {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            json,
-        }
+        send(&self.router, request).await
     }
 
     async fn post_form(&self, uri: &str, form: &str) -> Answer {
@@ -153,28 +111,6 @@ impl TestServer {
             self.post_secret
         )
     }
-}
-
-fn form_request(uri: &str, form: &str, authorization: Option<String>) -> Request<Body> {
-    let mut builder =
-        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(value) = authorization {
-        builder = builder.header(header::AUTHORIZATION, value);
-    }
-    builder.body(Body::from(form.to_string())).unwrap()
-}
-
-fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
-    assert_eq!(answer.status, status, "body: {}", answer.json);
-    assert_eq!(answer.json["error"], code, "body: {}", answer.json);
-    let description = answer.json["error_description"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(
-        !description.is_empty(),
-        "an error carries a human description"
-    );
-    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
 }
 
 /// Verifies an access token with the environment's published JWKS and returns its claims.

@@ -1,7 +1,7 @@
 //! The "OAuth 2.0 — Client Credentials Grant" wizard: identity, authentication and grants.
 
 use fennec_core::rules::ClientAuthMethod;
-use fennec_core::views::{CreatedClient, GrantInput, ResourceOption};
+use fennec_core::views::{CertificateView, CreatedClient, GrantInput, ResourceOption};
 use leptos::prelude::*;
 
 use crate::api::{create_client, resource_options};
@@ -9,6 +9,7 @@ use crate::components::{
     server_field_error, technical_name_error, use_tenant_env, ConsoleFrame, CopyValue, FormError,
     TextField, PRIMARY_BUTTON, SECONDARY_BUTTON,
 };
+use crate::pages::certificates::CertificateUpload;
 
 /// Registers a new client, then shows its secret once.
 #[component]
@@ -27,6 +28,7 @@ type CreateInput = (
     String,
     ClientAuthMethod,
     Vec<GrantInput>,
+    Vec<String>,
 );
 
 #[component]
@@ -38,14 +40,15 @@ fn ClientForm() -> impl IntoView {
     let method = RwSignal::new(ClientAuthMethod::ClientSecretPost);
     // (resource, scope) pairs, in the order they were ticked.
     let selected = RwSignal::new(Vec::<(String, String)>::new());
+    let certificates = RwSignal::new(Vec::<CertificateView>::new());
     let resources = Resource::new(
         move || (tenant.get(), env.get()),
         |(t, e)| resource_options(t, e),
     );
 
     let action = Action::new(move |input: &CreateInput| {
-        let (t, e, d, n, m, g) = input.clone();
-        create_client(t, e, d, n, m, g)
+        let (t, e, d, n, m, g, c) = input.clone();
+        create_client(t, e, d, n, m, g, c)
     });
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let server_field = move |field: &'static str| server_field_error(error, field);
@@ -71,6 +74,14 @@ fn ClientForm() -> impl IntoView {
             name.get(),
             method.get(),
             grants,
+            match method.get() {
+                ClientAuthMethod::PrivateKeyJwt => certificates
+                    .get()
+                    .into_iter()
+                    .map(|c| c.der_base64)
+                    .collect(),
+                _ => Vec::new(),
+            },
         ));
     };
 
@@ -101,13 +112,20 @@ fn ClientForm() -> impl IntoView {
                             >
                                 <option value="client_secret_post" selected=move || method.get() == ClientAuthMethod::ClientSecretPost>"client secret post"</option>
                                 <option value="client_secret_basic" selected=move || method.get() == ClientAuthMethod::ClientSecretBasic>"client secret basic"</option>
+                                <option value="private_key_jwt" selected=move || method.get() == ClientAuthMethod::PrivateKeyJwt>"private key JWT"</option>
                             </select>
                         </label>
                     </Show>
                     <p class="mb-4 rounded bg-slate-100 px-3 py-2 text-sm">
                         "Authentication: " <strong>{move || method.get().as_str()}</strong>
-                        ". A client secret is generated when you create the client and shown once."
+                        {move || match method.get() {
+                            ClientAuthMethod::PrivateKeyJwt => ". The client signs an assertion with the private key of one of its certificates; it has no secret.",
+                            _ => ". A client secret is generated when you create the client and shown once.",
+                        }}
                     </p>
+                    <Show when=move || method.get() == ClientAuthMethod::PrivateKeyJwt>
+                        <CertificateUpload certificates error=server_field("certificates") />
+                    </Show>
                     <fieldset class="mb-4">
                         <legend class="mb-2 text-sm font-medium">"Resource grants"</legend>
                         <Suspense fallback=|| view! { <p>"Loading resources…"</p> }>
@@ -173,18 +191,23 @@ fn GrantPicker(
     }
 }
 
-/// Shown once after creation: the secret, the token URL and a ready-to-paste request.
+/// Shown once after creation: the secret (if any), the token URL and how to request a token.
 #[component]
 fn ClientCreated(created: CreatedClient, list_url: String) -> impl IntoView {
     let curl = curl_command(&created);
+    let has_secret = created.secret.is_some();
     view! {
         <h1 class="mb-4 text-2xl font-semibold">"Client created"</h1>
-        <div class="mb-4 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900" role="alert">
-            "Copy the client secret now. It will not be shown again."
-        </div>
+        <Show when=move || has_secret>
+            <div class="mb-4 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900" role="alert">
+                "Copy the client secret now. It will not be shown again."
+            </div>
+        </Show>
         <div class="max-w-3xl rounded border border-slate-200 bg-white p-4 shadow-sm">
             <CopyValue label="Client ID" value=created.client_id.clone() test_id="client-id" />
-            <CopyValue label="Client secret" value=created.secret.clone() test_id="client-secret" />
+            {created.secret.clone().map(|secret| view! {
+                <CopyValue label="Client secret" value=secret test_id="client-secret" />
+            })}
             <CopyValue label="Token URL" value=created.token_url.clone() test_id="token-url" />
             <CopyValue label="Token request" value=curl test_id="curl-command" />
         </div>
@@ -197,14 +220,23 @@ fn curl_command(created: &CreatedClient) -> String {
         true => String::new(),
         false => format!(" -d 'scope={}'", created.scope),
     };
+    let secret = created.secret.as_deref().unwrap_or_default();
     match created.auth_method {
         ClientAuthMethod::ClientSecretBasic => format!(
-            "curl -s -X POST '{}' -u '{}:{}' -d grant_type=client_credentials{scope}",
-            created.token_url, created.client_id, created.secret
+            "curl -s -X POST '{}' -u '{}:{secret}' -d grant_type=client_credentials{scope}",
+            created.token_url, created.client_id
+        ),
+        ClientAuthMethod::PrivateKeyJwt => format!(
+            "curl -s -X POST '{}' -d grant_type=client_credentials \\\n  \
+             -d client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer \\\n  \
+             -d \"client_assertion=$ASSERTION\"{scope}\n\
+             # ASSERTION: a JWT signed with the certificate's private key; iss and sub '{}', \
+             aud the token URL, a fresh jti, exp within the hour.",
+            created.token_url, created.client_id
         ),
         _ => format!(
-            "curl -s -X POST '{}' -d grant_type=client_credentials -d 'client_id={}' -d 'client_secret={}'{scope}",
-            created.token_url, created.client_id, created.secret
+            "curl -s -X POST '{}' -d grant_type=client_credentials -d 'client_id={}' -d 'client_secret={secret}'{scope}",
+            created.token_url, created.client_id
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! The console's pages, one module each.
 
 pub mod applications;
+pub mod certificates;
 pub mod client_wizard;
 pub mod home;
 pub mod login;

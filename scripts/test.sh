@@ -14,11 +14,11 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Formatting and lints (server and WASM builds)"
 cargo fmt --all --check
-cargo clippy -p fennec-core -p fennec-server --all-targets -- -D warnings
+cargo clippy -p fennec-core -p fennec-server --all-targets --features fennec-core/pkcs12 -- -D warnings
 cargo clippy -p fennec-frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "Unit and in-process HTTP tests"
-cargo test -p fennec-core -p fennec-server
+cargo test -p fennec-core -p fennec-server --features fennec-core/pkcs12
 
 step "Building the console and the server"
 cargo leptos build

@@ -14,6 +14,8 @@ pub mod hashing;
 pub mod keys;
 #[cfg(feature = "server")]
 pub mod names;
+#[cfg(feature = "pkcs12")]
+pub mod pkcs12;
 #[cfg(feature = "server")]
 pub mod request;
 #[cfg(feature = "server")]

@@ -159,15 +159,8 @@ fn certificates_in(name: &str, bytes: &[u8], password: &str) -> Result<Vec<Vec<u
         Some(UploadKind::Certificate) => {
             upload::certificates_in_file(bytes).map_err(|e| e.to_string())
         }
-        // Opening PKCS#12 here needs a PKCS#12 reader in the WASM build, which Fennec does not
-        // have yet; the password must never be sent to the server instead.
         Some(UploadKind::Pkcs12) => {
-            let _ = (bytes, password);
-            Err(
-                "This console cannot open .pfx or .p12 files yet. Export the certificate alone \
-                 (openssl pkcs12 -in file.pfx -clcerts -nokeys -out cert.pem) and add that file."
-                    .to_string(),
-            )
+            fennec_core::pkcs12::certificates_in_pkcs12(bytes, password).map_err(|e| e.to_string())
         }
         None => Err(UploadError::UnsupportedFile.to_string()),
     }

@@ -16,6 +16,11 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 15_000 },
   reporter: [['list']],
+  // The walkthrough performs the first-start setup that the other files sign in with.
+  projects: [
+    { name: 'walkthrough', testMatch: /walkthrough\.spec\.ts/ },
+    { name: 'private-key-jwt', testMatch: /private-key-jwt\.spec\.ts/, dependencies: ['walkthrough'] },
+  ],
   use: {
     baseURL,
     trace: 'retain-on-failure',

@@ -197,3 +197,30 @@ pub async fn inspect_certificate(der_base64: String) -> Result<CertificateView, 
         .inspect_certificate(&admin, &der_base64)
         .map_err(map_error)
 }
+
+/// Whether the environment accepts only its issuer as a client assertion's audience.
+#[server(input = Json)]
+pub async fn load_strict_assertion_audience(
+    tenant: String,
+    env: String,
+) -> Result<bool, ConsoleError> {
+    let (fennec, _admin) = require_admin().await?;
+    fennec
+        .strict_assertion_audience(&tenant, &env)
+        .await
+        .map_err(map_error)
+}
+
+/// Switches the environment's strict assertion audience mode.
+#[server(input = Json)]
+pub async fn save_strict_assertion_audience(
+    tenant: String,
+    env: String,
+    strict: bool,
+) -> Result<(), ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .set_strict_assertion_audience(&admin, &tenant, &env, strict, now())
+        .await
+        .map_err(map_error)
+}

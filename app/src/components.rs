@@ -90,6 +90,18 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
                         }
                     })}}
                 </Suspense>
+                <a
+                    class="text-sm underline hover:text-sky-200 focus:outline-none focus:ring-2 focus:ring-sky-400"
+                    href=move || format!("/console/{}/{}/applications", tenant.get(), env.get())
+                >
+                    "Applications"
+                </a>
+                <a
+                    class="text-sm underline hover:text-sky-200 focus:outline-none focus:ring-2 focus:ring-sky-400"
+                    href=move || format!("/console/{}/{}/settings", tenant.get(), env.get())
+                >
+                    "Environment settings"
+                </a>
                 <button
                     type="button"
                     class="ml-auto rounded border border-slate-500 px-3 py-1 text-sm hover:bg-slate-800 focus:outline-none focus:ring-2 focus:ring-sky-400"

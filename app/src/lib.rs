@@ -58,6 +58,10 @@ pub fn App() -> impl IntoView {
                     path=path!("/console/:tenant/:env/applications/new-client")
                     view=pages::client_wizard::ClientWizard
                 />
+                <Route
+                    path=path!("/console/:tenant/:env/settings")
+                    view=pages::settings::EnvironmentSettings
+                />
             </Routes>
         </Router>
     }

@@ -518,3 +518,26 @@ async fn secret_client_with_a_certificate_is_refused() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn strict_assertion_audience_is_switched_per_environment_and_audited() {
+    let (fennec, admin, _dir) = with_admin().await;
+    assert!(!fennec.strict_assertion_audience("acme", "-").await.unwrap());
+
+    fennec
+        .set_strict_assertion_audience(&admin, "acme", "-", true, NOW)
+        .await
+        .unwrap();
+
+    assert!(fennec.strict_assertion_audience("acme", "-").await.unwrap());
+    assert!(!fennec
+        .strict_assertion_audience("acme", "master")
+        .await
+        .unwrap());
+    let audit = fennec.audit_log(&admin, "acme").await.unwrap();
+    assert_eq!(audit[0].action, "environment.assertion_audience_changed");
+    let unknown = fennec
+        .set_strict_assertion_audience(&admin, "acme", "nowhere", true, NOW)
+        .await;
+    assert!(matches!(unknown, Err(ServiceError::NotFound(_))));
+}

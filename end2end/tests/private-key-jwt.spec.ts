@@ -206,3 +206,39 @@ test('openid-client discovers the issuer and gets a token with private_key_jwt',
   const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer, audience: 'party-api2' });
   expect(payload.client_id).toBe(upload.client);
 });
+
+test('strict audience mode, switched in the environment settings, accepts only the issuer', async ({ page, request }) => {
+  const upload = uploads[0];
+  const tokenUrl = `${issuer}oauth/token`;
+  const ask = async (audience: string) => request.post(tokenUrl, {
+    form: {
+      grant_type: 'client_credentials',
+      client_assertion_type: assertionType,
+      client_assertion: await signedAssertion(upload, audience),
+    },
+  });
+  expect((await ask(tokenUrl)).status()).toBe(200);
+
+  await signIn(page);
+  await page.getByRole('link', { name: 'Environment settings' }).click();
+  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/-/settings`);
+  await hydrated(page);
+  const strict = page.getByLabel(/Strict audience/);
+  await expect(strict).not.toBeChecked();
+  await strict.check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('settings-status')).toHaveText('Saved.');
+
+  const refused = await ask(tokenUrl);
+  expect(refused.status()).toBe(401);
+  expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  expect((await ask(issuer)).status()).toBe(200);
+
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel(/Strict audience/)).toBeChecked();
+  await page.getByLabel(/Strict audience/).uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('settings-status')).toHaveText('Saved.');
+  expect((await ask(tokenUrl)).status()).toBe(200);
+});

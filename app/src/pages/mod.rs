@@ -6,6 +6,7 @@ pub mod client_wizard;
 pub mod home;
 pub mod login;
 pub mod resource_wizard;
+pub mod settings;
 pub mod setup;
 
 use leptos::prelude::*;

@@ -698,23 +698,10 @@ impl Fennec {
             .map_err(store_failure)?
             .filter(|a| a.is_client);
         let authenticated = match &request.credentials {
-            ClientCredentials::Basic { secret, .. } => {
-                self.check_client_secret(
-                    app.as_ref(),
-                    ClientAuthMethod::ClientSecretBasic,
-                    secret.clone(),
-                    now,
-                )
-                .await?
-            }
-            ClientCredentials::Post { secret, .. } => {
-                self.check_client_secret(
-                    app.as_ref(),
-                    ClientAuthMethod::ClientSecretPost,
-                    secret.clone(),
-                    now,
-                )
-                .await?
+            ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
+                let method = request.credentials.method();
+                self.check_client_secret(app.as_ref(), method, secret.clone(), now)
+                    .await?
             }
             ClientCredentials::Assertion { assertion, .. } => {
                 let app = app.ok_or_else(|| refuse("Client authentication failed."))?;
@@ -922,14 +909,14 @@ impl Fennec {
     async fn check_client_secret(
         &self,
         app: Option<&ApplicationRow>,
-        method: ClientAuthMethod,
+        method: Option<ClientAuthMethod>,
         presented: Secret,
         now: i64,
     ) -> Result<Option<ApplicationRow>, TokenError> {
         let registered_method = app
             .and_then(|a| a.auth_method.as_deref())
             .and_then(|m| m.parse::<ClientAuthMethod>().ok());
-        let usable = app.is_some() && registered_method == Some(method);
+        let usable = app.is_some() && method.is_some() && registered_method == method;
         let stored: Vec<StoredSecret> = match app {
             Some(a) if usable => self
                 .store

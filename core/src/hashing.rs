@@ -1,4 +1,4 @@
-//! Runs Argon2 work off the async threads, a bounded number at a time, so floods cannot exhaust memory.
+//! Runs Argon2 off the async threads, a bounded number at a time, so floods cannot exhaust memory.
 
 use std::sync::Arc;
 

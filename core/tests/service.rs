@@ -541,3 +541,49 @@ async fn strict_assertion_audience_is_switched_per_environment_and_audited() {
         .await;
     assert!(matches!(unknown, Err(ServiceError::NotFound(_))));
 }
+
+#[tokio::test]
+async fn assertion_ids_are_single_use_until_they_expire_and_then_pruned() {
+    let (fennec, admin, dir) = with_admin().await;
+    let input = jwt_client(vec![certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256)]);
+    fennec
+        .create_client(&admin, "acme", "-", input, NOW)
+        .await
+        .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let app = store
+        .application("acme", "-", "signer")
+        .await
+        .unwrap()
+        .unwrap();
+    let exp = NOW + 100;
+
+    assert!(store
+        .claim_assertion_id(&app.id, "j1", exp, NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_assertion_id(&app.id, "j1", exp, NOW + 99)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_assertion_id(&app.id, "j2", exp, NOW)
+        .await
+        .unwrap());
+    // Once its assertion has expired, a jti may be used again by a new assertion.
+    assert!(store
+        .claim_assertion_id(&app.id, "j1", NOW + 300, NOW + 101)
+        .await
+        .unwrap());
+
+    assert_eq!(
+        store.prune_assertion_ids(NOW + 200).await.unwrap(),
+        1,
+        "j2 expired"
+    );
+    assert!(!store
+        .claim_assertion_id(&app.id, "j1", NOW + 300, NOW + 250)
+        .await
+        .unwrap());
+}

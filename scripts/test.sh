@@ -7,6 +7,9 @@ root=$PWD
 # the lints, the tests and the browser build share one set of compiled dependencies.
 export LEPTOS_OUTPUT_NAME=fennec
 export RUSTFLAGS="--cfg erase_components"
+# Builds go to a folder outside the checkout, so that later runs on this machine (a CI run in
+# a fresh clone, say) reuse them; a new machine simply builds from scratch.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fennec/target}"
 
 scripts/setup.sh
 

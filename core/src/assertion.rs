@@ -27,12 +27,21 @@ pub struct AssertionRules<'a> {
     pub client_id: &'a str,
     /// The environment's issuer, always an accepted audience.
     pub issuer: &'a str,
-    /// URLs of the token endpoint that received the request, also accepted unless strict.
-    pub endpoint_urls: &'a [String],
+    /// The token endpoint that received the request; its URL is accepted unless strict.
+    pub endpoint: TokenEndpoint<'a>,
     /// Accept only the issuer, as a plain string, as the audience.
     pub strict_audience: bool,
     /// The current time, in seconds since 1970.
     pub now: i64,
+}
+
+/// Which token endpoint received a request (SPEC 1.6, 1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEndpoint<'a> {
+    /// `{issuer}oauth/token`.
+    Environment,
+    /// `{issuer}{app}/oauth/token` of the named client, with or without a selector.
+    Application(&'a str),
 }
 
 /// An assertion whose signature and claims passed; its `jti` must still be used only once.
@@ -52,6 +61,8 @@ pub enum AssertionError {
     UnsupportedAlgorithm,
     #[error("The client assertion's typ must be absent, JWT or client-authentication+jwt.")]
     WrongType,
+    #[error("The client assertion's header has a crit member, which Fennec does not support.")]
+    CriticalHeader,
     #[error(
         "The certificate named in the client assertion's header is not registered for this client."
     )]
@@ -101,12 +112,18 @@ pub fn verify_assertion(
 ) -> Result<VerifiedAssertion, AssertionError> {
     let header = read_header(assertion)?;
     let alg = accepted_algorithm(header_str(&header, "alg"))?;
-    match header_str(&header, "typ") {
-        None => {}
-        Some(typ)
-            if typ.eq_ignore_ascii_case("JWT")
-                || typ.eq_ignore_ascii_case("client-authentication+jwt") => {}
-        Some(_) => return Err(AssertionError::WrongType),
+    if header.contains_key("crit") {
+        return Err(AssertionError::CriticalHeader);
+    }
+    for member in ["typ", "kid", "x5t", "x5t#S256"] {
+        if header.get(member).is_some_and(|v| !v.is_string()) {
+            return Err(AssertionError::Malformed);
+        }
+    }
+    if let Some(typ) = header_str(&header, "typ") {
+        if !accepted_type(typ) {
+            return Err(AssertionError::WrongType);
+        }
     }
 
     let named = select_by_header(&header, certificates)?;
@@ -131,13 +148,24 @@ pub fn verify_assertion(
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let claims = usable
-        .iter()
-        .find_map(|cert| {
-            jsonwebtoken::decode::<Value>(assertion, &decoding_key(&cert.key), &validation).ok()
-        })
-        .map(|data| data.claims)
-        .ok_or(AssertionError::BadSignature)?;
+    let mut outcome = Err(AssertionError::BadSignature);
+    for cert in &usable {
+        match jsonwebtoken::decode::<Value>(assertion, &decoding_key(&cert.key), &validation) {
+            Ok(data) => {
+                outcome = Ok(data.claims);
+                break;
+            }
+            // Anything but a signature mismatch is a flaw of the token itself.
+            Err(e) if *e.kind() != jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                outcome = Err(AssertionError::Malformed);
+            }
+            Err(_) => {}
+        }
+    }
+    let claims = outcome?;
+    if !claims.is_object() {
+        return Err(AssertionError::Malformed);
+    }
 
     check_claims(&claims, rules)
 }
@@ -161,19 +189,21 @@ fn check_claims(
     let iat = numeric_claim(claims, "iat")?;
     let nbf = numeric_claim(claims, "nbf")?;
     for start in [iat, nbf].into_iter().flatten() {
-        if start > now + ALLOWED_CLOCK_SKEW_SECS {
+        if start > now.saturating_add(ALLOWED_CLOCK_SKEW_SECS) {
             return Err(AssertionError::NotYetValid);
         }
     }
     let start = [iat, nbf].into_iter().flatten().min().unwrap_or(now);
-    if exp - start > MAX_ASSERTION_LIFETIME_SECS || exp - now > MAX_ASSERTION_LIFETIME_SECS {
+    if exp.saturating_sub(start) > MAX_ASSERTION_LIFETIME_SECS
+        || exp.saturating_sub(now) > MAX_ASSERTION_LIFETIME_SECS
+    {
         return Err(AssertionError::LifetimeTooLong);
     }
 
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)
-        .filter(|j| !j.is_empty() && j.len() <= MAX_JTI_LEN)
+        .filter(|j| !j.is_empty() && j.chars().count() <= MAX_JTI_LEN)
         .ok_or(AssertionError::MissingJti)?;
     Ok(VerifiedAssertion {
         jti: jti.to_string(),
@@ -183,8 +213,7 @@ fn check_claims(
 
 fn check_audience(aud: Option<&Value>, rules: &AssertionRules<'_>) -> Result<(), AssertionError> {
     let accepted = |value: &str| {
-        value == rules.issuer
-            || (!rules.strict_audience && rules.endpoint_urls.iter().any(|u| u == value))
+        value == rules.issuer || (!rules.strict_audience && names_endpoint(value, rules))
     };
     match aud {
         Some(Value::String(value)) if accepted(value) => Ok(()),
@@ -195,6 +224,31 @@ fn check_audience(aud: Option<&Value>, rules: &AssertionRules<'_>) -> Result<(),
             }
         }
         _ => Err(AssertionError::WrongAudience),
+    }
+}
+
+/// Whether `value` is the URL of the token endpoint that received the request; an application
+/// URL may carry a selector (`app(*)`) or not, whichever the request used.
+fn names_endpoint(value: &str, rules: &AssertionRules<'_>) -> bool {
+    let Some(path) = value
+        .strip_prefix(rules.issuer)
+        .and_then(|rest| rest.strip_suffix("oauth/token"))
+    else {
+        return false;
+    };
+    match rules.endpoint {
+        TokenEndpoint::Environment => path.is_empty(),
+        TokenEndpoint::Application(app) => {
+            let Some(segment) = path.strip_suffix('/') else {
+                return false;
+            };
+            segment == app
+                || segment
+                    .strip_prefix(app)
+                    .and_then(|s| s.strip_prefix('('))
+                    .and_then(|s| s.strip_suffix(')'))
+                    .is_some_and(|selector| !selector.contains(['(', ')', '/']))
+        }
     }
 }
 
@@ -224,6 +278,14 @@ fn read_header(assertion: &str) -> Result<serde_json::Map<String, Value>, Assert
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(AssertionError::Malformed),
     }
+}
+
+/// `JWT` or `client-authentication+jwt`, also with the `application/` prefix that RFC 7515
+/// §4.1.9 lets a `typ` carry, in any case.
+fn accepted_type(typ: &str) -> bool {
+    let lower = typ.to_ascii_lowercase();
+    let media = lower.strip_prefix("application/").unwrap_or(&lower);
+    media == "jwt" || media == "client-authentication+jwt"
 }
 
 fn header_str<'h>(header: &'h serde_json::Map<String, Value>, name: &str) -> Option<&'h str> {

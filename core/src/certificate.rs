@@ -166,6 +166,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<ClientCertificate, CertificateErr
             return Err(CertificateError::UnsupportedKey(match name.as_str() {
                 "1.3.101.112" => "Ed25519".to_string(),
                 "1.3.101.113" => "Ed448".to_string(),
+                "1.2.840.113549.1.1.10" => "RSA-PSS".to_string(),
                 other => other.to_string(),
             }));
         }

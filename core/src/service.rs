@@ -8,7 +8,9 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::assertion::{claimed_client_id, verify_assertion, AssertionRules, ASSERTION_ALGORITHMS};
+use crate::assertion::{
+    claimed_client_id, verify_assertion, AssertionRules, TokenEndpoint, ASSERTION_ALGORITHMS,
+};
 use crate::certificate::{parse_certificate, ClientCertificate};
 use crate::error::TokenError;
 use crate::hashing::HashingLimiter;
@@ -979,12 +981,9 @@ impl Fennec {
             .await
             .map_err(|e| AssertionProblem::Failed(store_failure(e)))?;
         let issuer = self.issuer(target.tenant, target.environment);
-        let endpoint_urls = match target.application {
-            Some(segment) => vec![
-                format!("{issuer}{segment}/oauth/token"),
-                self.application_token_url(target.tenant, target.environment, &app.name),
-            ],
-            None => vec![format!("{issuer}oauth/token")],
+        let endpoint = match target.application {
+            Some(_) => TokenEndpoint::Application(&app.name),
+            None => TokenEndpoint::Environment,
         };
         let verified = verify_assertion(
             assertion,
@@ -992,7 +991,7 @@ impl Fennec {
             &AssertionRules {
                 client_id: &app.name,
                 issuer: &issuer,
-                endpoint_urls: &endpoint_urls,
+                endpoint,
                 strict_audience,
                 now,
             },

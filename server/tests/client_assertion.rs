@@ -593,3 +593,90 @@ async fn metadata_offers_private_key_jwt_and_its_algorithms() {
     assert!(algs.contains(&json!("RS256")) && algs.contains(&json!("ES256")));
     assert!(!algs.contains(&json!("HS256")) && !algs.contains(&json!("none")));
 }
+
+#[tokio::test]
+async fn huge_negative_iat_or_nbf_is_refused_without_harm() {
+    let server = server().await;
+    for (claim, value) in [
+        ("iat", json!(-1e300)),
+        ("nbf", json!(i64::MIN)),
+        ("iat", json!(-9_223_372_036_854_775_808i64)),
+    ] {
+        let mut claims = claims();
+        claims[claim] = value;
+        assert_invalid_client(&server.at_environment(&sign(&RSA, &claims)).await);
+    }
+}
+
+#[tokio::test]
+async fn media_type_forms_of_typ_are_accepted() {
+    let server = server().await;
+    for typ in [
+        "application/jwt",
+        "application/client-authentication+jwt",
+        "jwt",
+    ] {
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some(typ.into());
+        let assertion = jsonwebtoken::encode(&header, &claims(), &RSA.encoding_key()).unwrap();
+        assert_token(&server.at_environment(&assertion).await);
+    }
+}
+
+#[tokio::test]
+async fn jti_is_limited_to_256_characters() {
+    let server = server().await;
+    let mut wide = claims();
+    wide["jti"] = "€".repeat(256).into();
+    assert_token(&server.at_environment(&sign(&RSA, &wide)).await);
+    let mut long = claims();
+    long["jti"] = "j".repeat(257).into();
+    assert_invalid_client(&server.at_environment(&sign(&RSA, &long)).await);
+}
+
+#[tokio::test]
+async fn crit_header_and_non_string_header_members_are_refused() {
+    let server = server().await;
+    let key = RSA.encoding_key();
+    for header in [
+        json!({"alg": "RS256", "crit": ["exp"], "exp": 1}),
+        json!({"alg": "RS256", "typ": 1}),
+        json!({"alg": "RS256", "x5t": 5}),
+    ] {
+        let assertion = raw_jwt(&header, &claims(), |m| {
+            jsonwebtoken::crypto::sign(m, &key, Algorithm::RS256).unwrap()
+        });
+        let answer = server.at_environment(&assertion).await;
+        assert_invalid_client(&answer);
+        let description = answer.json["error_description"].as_str().unwrap();
+        assert!(!description.contains("signature"), "{description}");
+    }
+}
+
+#[tokio::test]
+async fn application_url_with_a_selector_is_an_audience_at_the_plain_url() {
+    let server = server().await;
+    let mut claims = claims();
+    claims["aud"] = "https://id.example.test/acme/-/jwt-client(*)/oauth/token".into();
+    let answer = server
+        .present("/acme/-/jwt-client/oauth/token", &sign(&RSA, &claims), "")
+        .await;
+    assert_token(&answer);
+}
+
+#[tokio::test]
+async fn application_url_of_another_spelling_or_client_is_not_an_audience() {
+    let server = server().await;
+    for aud in [
+        "https://id.example.test/acme/-/JWT-CLIENT/oauth/token",
+        "https://id.example.test/acme/-/other-client/oauth/token",
+        "https://id.example.test/acme/-/jwt-client(*)(x)/oauth/token",
+    ] {
+        let mut claims = claims();
+        claims["aud"] = aud.into();
+        let answer = server
+            .present("/acme/-/jwt-client/oauth/token", &sign(&RSA, &claims), "")
+            .await;
+        assert_invalid_client(&answer);
+    }
+}

@@ -127,9 +127,16 @@ pub fn TextField(
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] autocomplete: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{}", label.to_lowercase().replace(' ', "-"));
+    let id: String = format!("field-{}", label.to_lowercase())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let error_id = format!("{id}-error");
-    let described = error_id.clone();
+    let hint_id = format!("{id}-hint");
+    let described = match hint {
+        Some(_) => format!("{error_id} {hint_id}"),
+        None => error_id.clone(),
+    };
     view! {
         <div class="mb-4">
             <label for=id.clone() class="mb-1 block text-sm font-medium">{label}</label>
@@ -142,7 +149,7 @@ pub fn TextField(
                 aria-describedby=described
                 bind:value=value
             />
-            {hint.map(|h| view! { <p class="mt-1 text-xs text-slate-500">{h}</p> })}
+            {hint.map(|h| view! { <p id=hint_id class="mt-1 text-xs text-slate-500">{h}</p> })}
             <p id=error_id class="mt-1 text-sm text-red-700" role="alert">
                 {move || error.get().unwrap_or_default()}
             </p>

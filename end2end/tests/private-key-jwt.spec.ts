@@ -46,6 +46,8 @@ const uploads: Upload[] = [
   { client: 'pkj-legacy', file: 'legacy.pfx', password: 'old format', keyName: 'legacy', alg: 'RS256' },
   { client: 'pkj-keytool', file: 'keytool.p12', password: 'changeit', keyName: 'keytool', alg: 'RS256' },
   { client: 'pkj-pem', file: 'pem-only.crt', password: '', keyName: 'pem-only', alg: 'RS256' },
+  // The certificate as `openssl pkcs12 -nokeys` writes it: text lines before the PEM block.
+  { client: 'pkj-bag', file: 'bag.pem', password: '', keyName: 'bag', alg: 'ES256' },
 ];
 
 test.beforeAll(() => {
@@ -60,6 +62,9 @@ test.beforeAll(() => {
   pkcs12('legacy', 'old format', ['-legacy']);
   selfSigned('pem-only', ['-newkey', 'rsa:2048']);
   selfSigned('small', ['-newkey', 'rsa:1024']);
+  selfSigned('bag', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+  pkcs12('bag', 'pw');
+  run('openssl', ['pkcs12', '-in', 'bag.pfx', '-passin', 'pass:pw', '-nokeys', '-out', 'bag.pem']);
 
   // Java's keytool with its default PKCS#12; the key is taken out again for the client side.
   run('keytool', ['-genkeypair', '-alias', 'client', '-keyalg', 'RSA', '-keysize', '2048',
@@ -131,6 +136,21 @@ test('wrong PKCS#12 password, small RSA keys and key-only files are refused with
   await expect(page.getByTestId('certificate')).toHaveCount(0);
   await page.getByRole('button', { name: 'Create' }).click();
   await expect(page.getByTestId('certificates')).toContainText('A private key JWT client needs at least one certificate.');
+
+  // The file the wrong password did not open is opened again once the password is corrected.
+  await files.setInputFiles(join(dir, 'rsa2048.pfx'));
+  await expect(problems).toContainText('The password does not open this file.');
+  await page.getByLabel('PKCS#12 password').fill('modern aes');
+  await page.getByRole('button', { name: /Open the \.pfx or \.p12 file again/ }).click();
+  await expect(page.getByTestId('certificate')).toHaveCount(1);
+  await expect(page.getByTestId('certificates-added')).toHaveText('Added certificate CN=rsa2048. ');
+  await expect(problems).toBeEmpty();
+
+  // Removing works from the keyboard, and the button names the certificate by its kid.
+  const remove = page.getByRole('button', { name: `Remove certificate CN=rsa2048 (kid ${x5t('rsa2048')})` });
+  await remove.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('certificate')).toHaveCount(0);
 });
 
 for (const upload of uploads) {

@@ -23,10 +23,16 @@ pub fn CertificateUpload(
     let problems = RwSignal::new(Vec::<String>::new());
     let reading = RwSignal::new(false);
     let dragging = RwSignal::new(false);
+    // Subjects of the certificates just added, announced to screen readers.
+    let added = RwSignal::new(Vec::<String>::new());
+    // PKCS#12 files the password did not open, kept so that a corrected password can retry.
+    let unopened = RwSignal::new_local(Vec::<web_sys::File>::new());
 
     let take_files = move |files: Vec<web_sys::File>| {
         let password = password.get_untracked();
         problems.set(Vec::new());
+        added.set(Vec::new());
+        unopened.set(Vec::new());
         reading.set(true);
         spawn_local(async move {
             for file in files {
@@ -38,15 +44,21 @@ pub fn CertificateUpload(
                 match found {
                     Ok(ders) => {
                         for der in ders {
-                            add_certificate(&name, der, certificates, problems).await;
+                            add_certificate(&name, der, certificates, problems, added).await;
                         }
                     }
-                    Err(message) => problems.update(|p| p.push(format!("{name}: {message}"))),
+                    Err(message) => {
+                        if upload::kind_of(&name) == Some(UploadKind::Pkcs12) {
+                            unopened.update(|u| u.push(file));
+                        }
+                        problems.update(|p| p.push(format!("{name}: {message}")));
+                    }
                 }
             }
             reading.set(false);
         });
     };
+    let retry = move |_| take_files(unopened.get_untracked());
 
     let on_change = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -71,6 +83,9 @@ pub fn CertificateUpload(
     view! {
         <fieldset class="mb-4" data-testid="certificates">
             <legend class="mb-2 text-sm font-medium">"Certificates"</legend>
+            <TextField label="PKCS#12 password" value=password input_type="password"
+                hint="For .pfx and .p12 files; leave empty for a file without a password. Enter it before choosing the file."
+                error=Signal::derive(|| None::<String>) autocomplete="off" />
             <div
                 class=move || format!(
                     "mb-3 rounded border-2 border-dashed p-4 text-sm {}",
@@ -96,15 +111,21 @@ pub fn CertificateUpload(
                     "A .pfx or .p12 file is opened in this browser: its private key and password never leave it. Only the public certificate is sent."
                 </p>
             </div>
-            <TextField label="PKCS#12 password" value=password input_type="password"
-                hint="For .pfx and .p12 files; leave empty for a file without a password. Enter it before choosing the file."
-                error=Signal::derive(|| None::<String>) autocomplete="off" />
             <Show when=move || reading.get()>
                 <p class="text-sm" role="status">"Reading certificates…"</p>
             </Show>
             <ul class="mb-2 text-sm text-red-700" role="alert" data-testid="certificate-problems">
                 {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
             </ul>
+            <Show when=move || !unopened.with(Vec::is_empty)>
+                <button type="button" on:click=retry
+                    class="mb-2 rounded border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-sky-300">
+                    "Open the .pfx or .p12 file again with the password above"
+                </button>
+            </Show>
+            <p class="sr-only" role="status" data-testid="certificates-added">
+                {move || added.get().into_iter().map(|s| format!("Added certificate {s}. ")).collect::<String>()}
+            </p>
             <CertificateList certificates />
             <p class="text-sm text-red-700" role="alert">{move || error.get()}</p>
         </fieldset>
@@ -124,7 +145,7 @@ fn CertificateList(certificates: RwSignal<Vec<CertificateView>>) -> impl IntoVie
                     certificates.update(|list| list.retain(|c| c.sha256_thumbprint != thumbprint));
                 };
                 let dates_class = if valid { "text-slate-700" } else { "font-medium text-red-700" };
-                let subject = cert.subject.clone();
+                let remove_label = format!("Remove certificate {} (kid {})", cert.subject, cert.kid);
                 view! {
                     <li class="rounded border border-slate-200 bg-white p-3 text-sm" data-testid="certificate">
                         <div class="flex items-start justify-between gap-2">
@@ -132,7 +153,7 @@ fn CertificateList(certificates: RwSignal<Vec<CertificateView>>) -> impl IntoVie
                             <button
                                 type="button"
                                 class="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-sky-300"
-                                aria-label=format!("Remove certificate {subject}")
+                                aria-label=remove_label
                                 on:click=remove
                             >
                                 "Remove"
@@ -172,6 +193,7 @@ async fn add_certificate(
     der: Vec<u8>,
     certificates: RwSignal<Vec<CertificateView>>,
     problems: RwSignal<Vec<String>>,
+    added: RwSignal<Vec<String>>,
 ) {
     use base64::Engine;
     let encoded = base64::engine::general_purpose::STANDARD.encode(&der);
@@ -189,6 +211,7 @@ async fn add_certificate(
                     "A client can have at most {MAX_CERTIFICATES} certificates."
                 ))
             } else {
+                added.update(|a| a.push(view.subject.clone()));
                 certificates.update(|l| l.push(view));
                 None
             }

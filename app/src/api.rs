@@ -121,7 +121,10 @@ pub async fn load_environment_urls(
     env: String,
 ) -> Result<EnvironmentUrls, ConsoleError> {
     let (fennec, _admin) = require_admin().await?;
-    Ok(fennec.environment_urls(&tenant, &env))
+    fennec
+        .existing_environment_urls(&tenant, &env)
+        .await
+        .map_err(map_error)
 }
 
 /// The environment's resources and scopes, for the grants picker.

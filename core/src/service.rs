@@ -185,6 +185,16 @@ impl Fennec {
         }
     }
 
+    /// The URLs of an environment that exists; `NotFound` otherwise.
+    pub async fn existing_environment_urls(
+        &self,
+        tenant: &str,
+        env: &str,
+    ) -> Result<EnvironmentUrls, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        Ok(self.environment_urls(tenant, env))
+    }
+
     /// Token URL of one application (SPEC 1.7).
     pub fn application_token_url(&self, tenant: &str, env: &str, app: &str) -> String {
         format!("{}{app}/oauth/token", self.issuer(tenant, env))

@@ -587,3 +587,12 @@ async fn assertion_ids_are_single_use_until_they_expire_and_then_pruned() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn urls_of_an_unknown_environment_are_not_made_up() {
+    let (fennec, _admin, _dir) = with_admin().await;
+    let urls = fennec.existing_environment_urls("acme", "-").await.unwrap();
+    assert_eq!(urls.authority, "http://fennec.test/acme/-/");
+    let unknown = fennec.existing_environment_urls("acme", "nowhere").await;
+    assert!(matches!(unknown, Err(ServiceError::NotFound(_))));
+}

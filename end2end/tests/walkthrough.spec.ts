@@ -91,6 +91,7 @@ test('an administrator registers a resource and a client, then the client gets a
   await page.getByLabel('Technical name').fill('party-api2');
   await page.getByLabel('Scope 1', { exact: true }).fill('read 1');
   await expect(page.getByTestId('scopes-error')).not.toBeEmpty();
+  await expect(page.getByTestId('requestable-scopes')).not.toContainText('read 1');
   await page.getByLabel('Scope 1', { exact: true }).fill('read1');
   await page.getByRole('button', { name: 'Add scope' }).click();
   await expect(page.getByLabel('Scope 2', { exact: true })).toBeFocused();
@@ -205,6 +206,12 @@ test('the master environment offers only clients', async ({ page }) => {
   const dialog = page.getByRole('dialog', { name: 'New application' });
   await expect(dialog.getByRole('link', { name: /Client Credentials Grant/ })).toBeVisible();
   await expect(dialog.getByRole('link', { name: /Resource \(API\)/ })).toHaveCount(0);
+
+  // A wizard opened for an environment that does not exist promises no URLs.
+  await page.goto(`/console/${tenant}/nowhere/applications/new-resource`);
+  const summary = page.getByTestId('resource-summary');
+  await expect(summary).toContainText('was not found');
+  await expect(summary).not.toContainText(`/${tenant}/nowhere/`);
 });
 
 test('signing out ends the session', async ({ page }) => {

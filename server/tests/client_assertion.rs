@@ -312,6 +312,14 @@ async fn missing_issuer_is_refused() {
 }
 
 #[tokio::test]
+async fn missing_subject_is_refused() {
+    let server = server().await;
+    let mut claims = claims();
+    claims.as_object_mut().unwrap().remove("sub");
+    assert_invalid_client(&server.at_environment(&sign(&RSA, &claims)).await);
+}
+
+#[tokio::test]
 async fn wrong_subject_is_refused() {
     let server = server().await;
     let mut claims = claims();

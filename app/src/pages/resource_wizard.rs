@@ -142,21 +142,35 @@ fn ResourceForm() -> impl IntoView {
                 <h2 class="mb-2 font-semibold">"Summary"</h2>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        urls.await.ok().map(|u| view! {
-                            <div class="mb-2"><div class="font-medium">"Authority"</div><code class="break-all">{u.authority}</code></div>
-                            <div class="mb-2"><div class="font-medium">"Metadata URL"</div><code class="break-all">{u.metadata_url}</code></div>
-                        })
+                        match urls.await {
+                            Ok(u) => view! {
+                                <div class="mb-2"><div class="font-medium">"Authority"</div><code class="break-all">{u.authority}</code></div>
+                                <div class="mb-2"><div class="font-medium">"Metadata URL"</div><code class="break-all">{u.metadata_url}</code></div>
+                            }.into_any(),
+                            Err(e) => view! { <p class="mb-2 text-red-700" role="alert">{e.summary()}</p> }.into_any(),
+                        }
                     })}
                 </Suspense>
                 <div class="font-medium">"Client requests scopes"</div>
                 <ul class="list-inside list-disc" data-testid="requestable-scopes">
-                    {move || scopes().into_iter().filter(|s| !s.is_empty()).map(|s| view! {
+                    {move || requestable(scopes()).into_iter().map(|s| view! {
                         <li><code>{format!("{}:{s}", shown_name())}</code></li>
                     }).collect_view()}
                 </ul>
             </aside>
         </form>
     }
+}
+
+/// The scopes a summary can promise: valid ones, each once, in the order typed.
+fn requestable(scopes: Vec<String>) -> Vec<String> {
+    let mut shown: Vec<String> = Vec::new();
+    for scope in scopes {
+        if rules::check_scope(&scope).is_ok() && !shown.contains(&scope) {
+            shown.push(scope);
+        }
+    }
+    shown
 }
 
 #[component]

@@ -20,8 +20,12 @@ cargo fmt --all --check
 cargo clippy -p fennec-core -p fennec-server --all-targets --features fennec-core/pkcs12 -- -D warnings
 cargo clippy -p fennec-frontend --target wasm32-unknown-unknown -- -D warnings
 
-step "Unit and in-process HTTP tests"
+step "Unit and in-process HTTP tests on SQLite"
 cargo test -p fennec-core -p fennec-server --features fennec-core/pkcs12
+
+step "The same tests on PostgreSQL"
+scripts/postgres.sh
+FENNEC_TEST_DATABASE=postgres cargo test -p fennec-core -p fennec-server --features fennec-core/pkcs12
 
 step "Building the console and the server"
 cargo leptos build

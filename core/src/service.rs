@@ -63,13 +63,19 @@ pub enum ServiceError {
     SignInFailed,
     #[error("Too many failed sign-ins. Wait {0} s and try again.")]
     Throttled(i64),
+    #[error("The database cannot be reached right now. Try again in a moment.")]
+    Unavailable,
     #[error("Something went wrong on the server. The details are in its log.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
-        ServiceError::Internal(Box::new(e))
+        // An outage is logged by the store once per burst, not here once per request.
+        match e.is_unavailable() {
+            true => ServiceError::Unavailable,
+            false => ServiceError::Internal(Box::new(e)),
+        }
     }
 }
 
@@ -1284,6 +1290,9 @@ fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ServiceEr
 }
 
 fn store_failure(e: StoreError) -> TokenError {
-    tracing::error!(error = %e, "database failure while issuing a token");
+    // An outage is logged by the store once per burst; anything else is logged here.
+    if !e.is_unavailable() {
+        tracing::error!(error = %e, "database failure while issuing a token");
+    }
     TokenError::TemporarilyUnavailable
 }

@@ -1,8 +1,17 @@
-//! Persistence of Fennec's registrations, keys, administrators and sessions (SQLite for now).
+//! Persistence of Fennec's registrations, keys, administrators and sessions, on SQLite or
+//! PostgreSQL: every query is written once, in SQL both understand, and runs on either pool.
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{FromRow, SqlitePool};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::FromRow;
+
+#[cfg(feature = "test-support")]
+pub mod scratch;
 
 /// A failure of the storage layer; the message is for logs, never for clients.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +20,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
 }
 
 impl StoreError {
@@ -21,12 +32,106 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database could not be reached or was too busy: worth retrying later,
+    /// unlike a refused statement.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), shutdowns and restarts (57P0…),
+                // too many connections, statement timeout; SQLite: busy and locked.
+                code.starts_with("08")
+                    || code.starts_with("57P0")
+                    || code == "53300"
+                    || code == "57014"
+                    || code == "5"
+                    || code == "6"
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// How the connection pool behaves; every field is a setting of `fennec serve`.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections one instance keeps open.
+    pub max_connections: u32,
+    /// How long a statement may run (PostgreSQL) or wait for a lock (SQLite).
+    pub statement_timeout: Duration,
+    /// How long a request waits for a connection, while the pool keeps trying to open one.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 10,
+            statement_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
 }
 
 /// Handle to Fennec's database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+    health: Arc<Health>,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Remembers whether the database is failing, so that an outage is logged once when it starts
+/// and once when it ends rather than once per request.
+#[derive(Debug, Default)]
+struct Health {
+    failing: AtomicBool,
+}
+
+impl Health {
+    fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &result {
+            Err(e) if e.is_unavailable() => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "the database cannot be reached; requests that need it fail until it is back");
+                }
+            }
+            _ => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the database is reachable again");
+                }
+            }
+        }
+        result
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is. The body is
+/// compiled once per backend, so each query's text serves both; it must use `$1`-style
+/// parameters and SQL that SQLite and PostgreSQL read alike. The result passes through the
+/// outage tracker.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        let result: Result<_, StoreError> = match &$store.pool {
+            Pool::Sqlite($pool) => async { $body }.await,
+            Pool::Postgres($pool) => async { $body }.await,
+        };
+        $store.health.observe(result)
+    }};
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -165,99 +270,195 @@ pub enum SetupRefused {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies the migrations.
+    /// Opens the database at `url` with the default pool options; see [`Store::connect_with`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        Store::connect_with(url, &StoreOptions::default()).await
+    }
 
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+    /// Opens (creating an SQLite file if needed) the database at `url` and applies the
+    /// migrations. On PostgreSQL the migrator holds an advisory lock, so when several
+    /// instances start together one migrates and the others wait for it.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(options.statement_timeout);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let timeout_ms = options.statement_timeout.as_millis().to_string();
+            let connect = PgConnectOptions::from_str(url)?
+                .application_name("fennec")
+                .options([("statement_timeout", timeout_ms.as_str())]);
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        Ok(Store {
+            pool,
+            health: Arc::default(),
+        })
+    }
+
+    /// Which backend this store runs on: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection; later operations fail as unavailable.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// Whether any administrator exists yet.
     pub async fn has_admin(&self) -> Result<bool, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count > 0)
+        on_pool!(self, pool => {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+                .fetch_one(pool)
+                .await?;
+            Ok(count > 0)
+        })
     }
 
     /// Replaces any earlier setup token with this one.
     pub async fn replace_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
-            .bind(token_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM setup_tokens")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
+                .bind(token_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Whether this setup token is the current one and no administrator exists yet.
     pub async fn setup_token_is_valid(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let found: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ? \
-             AND NOT EXISTS (SELECT 1 FROM admins)",
-        )
-        .bind(token_hash)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(found > 0)
+        on_pool!(self, pool => {
+            let found: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM admins)",
+            )
+            .bind(token_hash)
+            .fetch_one(pool)
+            .await?;
+            Ok(found > 0)
+        })
     }
 
     /// Consumes the setup token and writes the first administrator, tenant and session.
     pub async fn complete_setup(&self, setup: &InitialSetup) -> Result<(), SetupRefused> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let done = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
 
-        // Deleting the token first makes a concurrent second use find nothing to delete.
-        let consumed = sqlx::query(
-            "DELETE FROM setup_tokens WHERE token_hash = ? AND NOT EXISTS (SELECT 1 FROM admins)",
-        )
-        .bind(&setup.setup_token_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if consumed.rows_affected() != 1 {
-            return Err(SetupRefused::InvalidToken);
+            // Deleting the token first makes a concurrent second use find nothing to delete.
+            let consumed = sqlx::query(
+                "DELETE FROM setup_tokens WHERE token_hash = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM admins)",
+            )
+            .bind(&setup.setup_token_hash)
+            .execute(&mut *tx)
+            .await?;
+            if consumed.rows_affected() != 1 {
+                return Ok(false);
+            }
+
+            sqlx::query(
+                "INSERT INTO admins (id, username, password_hash, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&setup.admin.id)
+            .bind(&setup.admin.username)
+            .bind(&setup.admin.password_hash)
+            .bind(setup.now)
+            .execute(&mut *tx)
+            .await?;
+
+            sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2)")
+                .bind(&setup.tenant)
+                .bind(setup.now)
+                .execute(&mut *tx)
+                .await?;
+            for env in &setup.environments {
+                sqlx::query(
+                    "INSERT INTO environments (tenant, name, display_name, sort_order, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&setup.tenant)
+                .bind(&env.name)
+                .bind(&env.display_name)
+                .bind(env.sort_order)
+                .bind(setup.now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, 'primary', $6)",
+                )
+                .bind(&env.key_kid)
+                .bind(&setup.tenant)
+                .bind(&env.name)
+                .bind(&env.key_alg)
+                .bind(&env.key_der)
+                .bind(setup.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            sqlx::query(
+                "INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&setup.session_token_hash)
+            .bind(&setup.admin.id)
+            .bind(setup.now)
+            .bind(setup.session_expires_at)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&setup.audit).execute(&mut *tx).await?;
+
+            tx.commit().await?;
+            Ok(true)
+        })?;
+        match done {
+            true => Ok(()),
+            false => Err(SetupRefused::InvalidToken),
         }
-
-        insert_admin(&mut tx, &setup.admin, setup.now).await?;
-        insert_tenant(&mut tx, &setup.tenant, &setup.environments, setup.now).await?;
-        sqlx::query(
-            "INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) \
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(&setup.session_token_hash)
-        .bind(&setup.admin.id)
-        .bind(setup.now)
-        .bind(setup.session_expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        insert_audit(&mut tx, &setup.audit).await?;
-
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
     }
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT id, username, password_hash FROM admins WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     /// Claims one sign-in attempt for a username, atomically, so parallel guesses cannot slip
@@ -269,42 +470,49 @@ impl Store {
         now: i64,
         free: i64,
     ) -> Result<Result<(), i64>, StoreError> {
-        // Counts older than a day are forgotten, which also keeps the table small.
-        sqlx::query("DELETE FROM login_failures WHERE last_failure < ?1")
-            .bind(now - 86_400)
-            .execute(&self.pool)
-            .await?;
-
-        let claimed = sqlx::query(
-            "INSERT INTO login_failures (username, failures, last_failure) VALUES (?1, 1, ?2) \
-             ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure = ?2 \
-             WHERE login_failures.failures < ?3 \
-             OR login_failures.last_failure + (1 << MIN(login_failures.failures - ?3, 8)) <= ?2",
-        )
-        .bind(username)
-        .bind(now)
-        .bind(free)
-        .execute(&self.pool)
-        .await?;
-        if claimed.rows_affected() == 1 {
-            return Ok(Ok(()));
-        }
-
-        let (failures, last): (i64, i64) =
-            sqlx::query_as("SELECT failures, last_failure FROM login_failures WHERE username = ?1")
-                .bind(username)
-                .fetch_one(&self.pool)
+        on_pool!(self, pool => {
+            // Counts older than a day are forgotten, which also keeps the table small.
+            sqlx::query("DELETE FROM login_failures WHERE last_failure < $1")
+                .bind(now - 86_400)
+                .execute(pool)
                 .await?;
-        let wait = last + (1_i64 << (failures - free).clamp(0, 8)) - now;
-        Ok(Err(wait.max(1)))
+
+            let claimed = sqlx::query(
+                "INSERT INTO login_failures (username, failures, last_failure) VALUES ($1, 1, $2) \
+                 ON CONFLICT (username) DO UPDATE \
+                 SET failures = login_failures.failures + 1, last_failure = $2 \
+                 WHERE login_failures.failures < $3 \
+                 OR login_failures.last_failure + CASE WHEN login_failures.failures - $3 >= 8 \
+                 THEN 256 ELSE 1 << CAST(login_failures.failures - $3 AS INTEGER) END <= $2",
+            )
+            .bind(username)
+            .bind(now)
+            .bind(free)
+            .execute(pool)
+            .await?;
+            if claimed.rows_affected() == 1 {
+                return Ok(Ok(()));
+            }
+
+            let (failures, last): (i64, i64) = sqlx::query_as(
+                "SELECT failures, last_failure FROM login_failures WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_one(pool)
+            .await?;
+            let wait = last + (1_i64 << (failures - free).clamp(0, 8)) - now;
+            Ok(Err(wait.max(1)))
+        })
     }
 
     pub async fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE username = ?")
-            .bind(username)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM login_failures WHERE username = $1")
+                .bind(username)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     pub async fn insert_session(
@@ -314,17 +522,19 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) \
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(admin_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(admin_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     /// The administrator of an unexpired session.
@@ -333,39 +543,47 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<AdminRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT a.id, a.username, a.password_hash FROM admin_sessions s \
-             JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT a.id, a.username, a.password_hash FROM admin_sessions s \
+                 JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT name FROM tenants ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT name FROM tenants ORDER BY name")
+                .fetch_all(pool)
+                .await?)
+        })
     }
 
     /// The environments of a tenant, `master` last.
     pub async fn environments(&self, tenant: &str) -> Result<Vec<EnvironmentRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT tenant, name, display_name FROM environments WHERE tenant = ? \
-             ORDER BY sort_order, name",
-        )
-        .bind(tenant)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT tenant, name, display_name FROM environments WHERE tenant = $1 \
+                 ORDER BY sort_order, name",
+            )
+            .bind(tenant)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     pub async fn environment(
@@ -373,13 +591,16 @@ impl Store {
         tenant: &str,
         env: &str,
     ) -> Result<Option<EnvironmentRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT tenant, name, display_name FROM environments WHERE tenant = ? AND name = ?",
-        )
-        .bind(tenant)
-        .bind(env)
-        .fetch_optional(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT tenant, name, display_name FROM environments \
+                 WHERE tenant = $1 AND name = $2",
+            )
+            .bind(tenant)
+            .bind(env)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     /// The signing keys of an environment that are published (primary and next).
@@ -388,15 +609,17 @@ impl Store {
         tenant: &str,
         env: &str,
     ) -> Result<Vec<SigningKeyRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT kid, alg, private_der, state FROM signing_keys \
-             WHERE tenant = ? AND environment = ? AND state IN ('primary', 'next') \
-             ORDER BY CASE state WHEN 'primary' THEN 0 ELSE 1 END, created_at",
-        )
-        .bind(tenant)
-        .bind(env)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT kid, alg, private_der, state FROM signing_keys \
+                 WHERE tenant = $1 AND environment = $2 AND state IN ('primary', 'next') \
+                 ORDER BY CASE state WHEN 'primary' THEN 0 ELSE 1 END, created_at",
+            )
+            .bind(tenant)
+            .bind(env)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     pub async fn applications(
@@ -404,13 +627,15 @@ impl Store {
         tenant: &str,
         env: &str,
     ) -> Result<Vec<ApplicationRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "{APPLICATION_COLUMNS} WHERE tenant = ? AND environment = ? ORDER BY name"
-        ))
-        .bind(tenant)
-        .bind(env)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(&format!(
+                "{APPLICATION_COLUMNS} WHERE tenant = $1 AND environment = $2 ORDER BY name"
+            ))
+            .bind(tenant)
+            .bind(env)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     pub async fn application(
@@ -419,14 +644,16 @@ impl Store {
         env: &str,
         name: &str,
     ) -> Result<Option<ApplicationRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "{APPLICATION_COLUMNS} WHERE tenant = ? AND environment = ? AND name = ?"
-        ))
-        .bind(tenant)
-        .bind(env)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(&format!(
+                "{APPLICATION_COLUMNS} WHERE tenant = $1 AND environment = $2 AND name = $3"
+            ))
+            .bind(tenant)
+            .bind(env)
+            .bind(name)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     /// The scopes of every resource in an environment, in their defined order.
@@ -435,37 +662,44 @@ impl Store {
         tenant: &str,
         env: &str,
     ) -> Result<Vec<ScopeRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT s.application_id, s.scope FROM resource_scopes s \
-             JOIN applications a ON a.id = s.application_id \
-             WHERE a.tenant = ? AND a.environment = ? ORDER BY s.application_id, s.position",
-        )
-        .bind(tenant)
-        .bind(env)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT s.application_id, s.scope FROM resource_scopes s \
+                 JOIN applications a ON a.id = s.application_id \
+                 WHERE a.tenant = $1 AND a.environment = $2 \
+                 ORDER BY s.application_id, s.position",
+            )
+            .bind(tenant)
+            .bind(env)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// The scopes granted to a client, with their resources' names, in granted order.
     pub async fn client_grants(&self, client_id: &str) -> Result<Vec<GrantRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT a.name AS resource_name, g.scope FROM client_grants g \
-             JOIN applications a ON a.id = g.resource_id \
-             WHERE g.client_id = ? AND a.is_resource = 1 ORDER BY g.position",
-        )
-        .bind(client_id)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT a.name AS resource_name, g.scope FROM client_grants g \
+                 JOIN applications a ON a.id = g.resource_id \
+                 WHERE g.client_id = $1 AND a.is_resource ORDER BY g.position",
+            )
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     pub async fn client_secrets(&self, application_id: &str) -> Result<Vec<SecretRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, hash, info, created_at, expires_at FROM client_secrets \
-             WHERE application_id = ? ORDER BY created_at",
-        )
-        .bind(application_id)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT id, hash, info, created_at, expires_at FROM client_secrets \
+                 WHERE application_id = $1 ORDER BY created_at, id",
+            )
+            .bind(application_id)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// Writes a registration with its scopes, grants, secret and audit record, all or nothing.
@@ -474,82 +708,86 @@ impl Store {
         app: &NewApplication,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
 
-        sqlx::query(
-            "INSERT INTO applications (id, tenant, environment, name, display_name, is_resource, \
-             is_client, auth_method, token_lifetime_secs, client_credentials_enabled, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-        )
-        .bind(&app.id)
-        .bind(&app.tenant)
-        .bind(&app.environment)
-        .bind(&app.name)
-        .bind(&app.display_name)
-        .bind(app.is_resource)
-        .bind(app.is_client)
-        .bind(&app.auth_method)
-        .bind(app.token_lifetime_secs)
-        .bind(app.created_at)
-        .execute(&mut *tx)
-        .await?;
-
-        for (position, scope) in app.scopes.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO resource_scopes (application_id, scope, position) VALUES (?, ?, ?)",
+                "INSERT INTO applications (id, tenant, environment, name, display_name, \
+                 is_resource, is_client, auth_method, token_lifetime_secs, \
+                 client_credentials_enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10)",
             )
             .bind(&app.id)
-            .bind(scope)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        for (position, (resource_id, scope)) in app.grants.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO client_grants (client_id, resource_id, scope, position) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(&app.id)
-            .bind(resource_id)
-            .bind(scope)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        if let Some(secret) = &app.secret {
-            sqlx::query(
-                "INSERT INTO client_secrets (id, application_id, hash, info, created_at, expires_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&secret.id)
-            .bind(&app.id)
-            .bind(&secret.hash)
-            .bind(&secret.info)
-            .bind(app.created_at)
-            .bind(secret.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        for cert in &app.certificates {
-            sqlx::query(
-                "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
-                 created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&cert.id)
-            .bind(&app.id)
-            .bind(&cert.der)
-            .bind(&cert.sha256_thumbprint)
+            .bind(&app.tenant)
+            .bind(&app.environment)
+            .bind(&app.name)
+            .bind(&app.display_name)
+            .bind(app.is_resource)
+            .bind(app.is_client)
+            .bind(&app.auth_method)
+            .bind(app.token_lifetime_secs)
             .bind(app.created_at)
             .execute(&mut *tx)
             .await?;
-        }
 
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(())
+            for (position, scope) in app.scopes.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO resource_scopes (application_id, scope, position) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(&app.id)
+                .bind(scope)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            for (position, (resource_id, scope)) in app.grants.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO client_grants (client_id, resource_id, scope, position) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&app.id)
+                .bind(resource_id)
+                .bind(scope)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            if let Some(secret) = &app.secret {
+                sqlx::query(
+                    "INSERT INTO client_secrets (id, application_id, hash, info, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&secret.id)
+                .bind(&app.id)
+                .bind(&secret.hash)
+                .bind(&secret.info)
+                .bind(app.created_at)
+                .bind(secret.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            for cert in &app.certificates {
+                sqlx::query(
+                    "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
+                     created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&cert.id)
+                .bind(&app.id)
+                .bind(&cert.der)
+                .bind(&cert.sha256_thumbprint)
+                .bind(app.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The certificates of a `private_key_jwt` client, oldest first.
@@ -557,17 +795,20 @@ impl Store {
         &self,
         application_id: &str,
     ) -> Result<Vec<CertificateRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, der, created_at FROM client_certificates \
-             WHERE application_id = ? ORDER BY created_at, id",
-        )
-        .bind(application_id)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT id, der, created_at FROM client_certificates \
+                 WHERE application_id = $1 ORDER BY created_at, id",
+            )
+            .bind(application_id)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// Records the use of an assertion id; `false` when the same client already used it and
-    /// that assertion has not yet expired. One statement, so two racing uses cannot both win.
+    /// that assertion has not yet expired. One statement, so two racing uses cannot both win,
+    /// in one process or across instances.
     pub async fn claim_assertion_id(
         &self,
         application_id: &str,
@@ -575,27 +816,32 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO used_assertions (application_id, jti, expires_at) VALUES (?, ?, ?) \
-             ON CONFLICT (application_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE used_assertions.expires_at < ?",
-        )
-        .bind(application_id)
-        .bind(jti)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        on_pool!(self, pool => {
+            let result = sqlx::query(
+                "INSERT INTO used_assertions (application_id, jti, expires_at) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (application_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE used_assertions.expires_at < $4",
+            )
+            .bind(application_id)
+            .bind(jti)
+            .bind(expires_at)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 
     /// Forgets assertion ids whose assertions expired before `now`.
     pub async fn prune_assertion_ids(&self, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM used_assertions WHERE expires_at < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
+        on_pool!(self, pool => {
+            let result = sqlx::query("DELETE FROM used_assertions WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok(result.rows_affected())
+        })
     }
 
     /// Whether client assertions in an environment must name only the issuer as audience.
@@ -604,14 +850,17 @@ impl Store {
         tenant: &str,
         env: &str,
     ) -> Result<bool, StoreError> {
-        let strict: Option<bool> = sqlx::query_scalar(
-            "SELECT strict_assertion_audience FROM environments WHERE tenant = ? AND name = ?",
-        )
-        .bind(tenant)
-        .bind(env)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(strict.unwrap_or(false))
+        on_pool!(self, pool => {
+            let strict: Option<bool> = sqlx::query_scalar(
+                "SELECT strict_assertion_audience FROM environments \
+                 WHERE tenant = $1 AND name = $2",
+            )
+            .bind(tenant)
+            .bind(env)
+            .fetch_optional(pool)
+            .await?;
+            Ok(strict.unwrap_or(false))
+        })
     }
 
     /// Switches an environment's strict assertion audience mode, with its audit record.
@@ -622,33 +871,38 @@ impl Store {
         strict: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "UPDATE environments SET strict_assertion_audience = ? WHERE tenant = ? AND name = ?",
-        )
-        .bind(strict)
-        .bind(tenant)
-        .bind(env)
-        .execute(&mut *tx)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let result = sqlx::query(
+                "UPDATE environments SET strict_assertion_audience = $1 \
+                 WHERE tenant = $2 AND name = $3",
+            )
+            .bind(strict)
+            .bind(tenant)
+            .bind(env)
+            .execute(&mut *tx)
+            .await?;
+            if result.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// The newest audit records of a tenant.
     pub async fn audit_log(&self, tenant: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT at, actor, tenant, environment, action, target, detail FROM audit_log \
-             WHERE tenant = ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(tenant)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT at, actor, tenant, environment, action, target, detail FROM audit_log \
+                 WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(tenant)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 }
 
@@ -668,72 +922,69 @@ const APPLICATION_COLUMNS: &str = "SELECT id, tenant, environment, name, display
     is_resource, is_client, auth_method, token_lifetime_secs, client_credentials_enabled, \
     created_at FROM applications";
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
-
-async fn insert_admin(tx: &mut Tx<'_>, admin: &AdminRow, now: i64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO admins (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&admin.id)
-        .bind(&admin.username)
-        .bind(&admin.password_hash)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn insert_tenant(
-    tx: &mut Tx<'_>,
-    tenant: &str,
-    environments: &[NewEnvironment],
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO tenants (name, created_at) VALUES (?, ?)")
-        .bind(tenant)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-
-    for env in environments {
-        sqlx::query(
-            "INSERT INTO environments (tenant, name, display_name, sort_order, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(tenant)
-        .bind(&env.name)
-        .bind(&env.display_name)
-        .bind(env.sort_order)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, created_at) \
-             VALUES (?, ?, ?, ?, ?, 'primary', ?)",
-        )
-        .bind(&env.key_kid)
-        .bind(tenant)
-        .bind(&env.name)
-        .bind(&env.key_alg)
-        .bind(&env.key_der)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+/// The statement that records one audit entry, for either backend.
+fn insert_audit<'q, DB>(entry: &'q AuditEntry) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     sqlx::query(
         "INSERT INTO audit_log (at, actor, tenant, environment, action, target, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(entry.at)
-    .bind(&entry.actor)
-    .bind(&entry.tenant)
-    .bind(&entry.environment)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(&entry.detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(entry.actor.as_str())
+    .bind(entry.tenant.as_deref())
+    .bind(entry.environment.as_deref())
+    .bind(entry.action.as_str())
+    .bind(entry.target.as_deref())
+    .bind(entry.detail.as_str())
+}
+
+/// A database URL fit for a message: the password, if any, replaced.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_database_url_is_not_repeated() {
+        assert_eq!(
+            redact_url("mysql://fennec:hunter2@db:3306/fennec"),
+            "mysql://fennec:***@db:3306/fennec"
+        );
+        assert_eq!(redact_url("mysql://db/fennec"), "mysql://db/fennec");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_database_scheme_is_refused_with_its_name() {
+        let error = Store::connect("mysql://fennec:hunter2@db/fennec")
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("mysql://fennec:***@db/fennec"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"));
+    }
 }

@@ -5,17 +5,16 @@ use fennec_core::secret::Secret;
 use fennec_core::service::{
     Admin, Fennec, NewClientInput, NewResourceInput, ServiceError, SetupInput,
 };
-use fennec_core::store::Store;
+use fennec_core::store::scratch::ScratchDatabase;
 use fennec_core::views::{ApplicationKind, GrantInput};
 
 const NOW: i64 = 1_800_000_000;
 const PASSWORD: &str = "a long enough password";
 
-async fn fresh() -> (Fennec, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
-    let store = Store::connect(&url).await.unwrap();
-    (Fennec::new(store, "http://fennec.test/").unwrap(), dir)
+async fn fresh() -> (Fennec, ScratchDatabase) {
+    let database = ScratchDatabase::new().await;
+    let store = database.store().await;
+    (Fennec::new(store, "http://fennec.test/").unwrap(), database)
 }
 
 fn setup_input(token: &str, tenant: &str) -> SetupInput {
@@ -27,7 +26,7 @@ fn setup_input(token: &str, tenant: &str) -> SetupInput {
     }
 }
 
-async fn with_admin() -> (Fennec, Admin, tempfile::TempDir) {
+async fn with_admin() -> (Fennec, Admin, ScratchDatabase) {
     let (fennec, dir) = fresh().await;
     let token = fennec.prepare_setup(NOW).await.unwrap().unwrap();
     fennec
@@ -550,8 +549,7 @@ async fn assertion_ids_are_single_use_until_they_expire_and_then_pruned() {
         .create_client(&admin, "acme", "-", input, NOW)
         .await
         .unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
-    let store = Store::connect(&url).await.unwrap();
+    let store = dir.store().await;
     let app = store
         .application("acme", "-", "signer")
         .await

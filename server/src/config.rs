@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use fennec_core::store::StoreOptions;
 
 /// Fennec: OAuth 2.0 client credentials for machine-to-machine access.
 #[derive(Debug, Parser)]
@@ -57,6 +60,37 @@ pub struct Settings {
     #[arg(long, env = "FENNEC_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
+    /// Most database connections this instance keeps open.
+    #[arg(
+        long,
+        env = "FENNEC_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub database_max_connections: u32,
+
+    /// Seconds a database statement may run (PostgreSQL) or wait for a lock (SQLite).
+    #[arg(
+        long,
+        env = "FENNEC_DATABASE_STATEMENT_TIMEOUT",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    pub database_statement_timeout: u64,
+
+    /// Seconds a request waits for a database connection while the pool retries connecting;
+    /// past it the request fails with 503.
+    #[arg(
+        long,
+        env = "FENNEC_DATABASE_ACQUIRE_TIMEOUT",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    pub database_acquire_timeout: u64,
+
     /// Log format: text or json.
     #[arg(
         long,
@@ -104,6 +138,15 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("fennec.db").display()))
+    }
+
+    /// The connection pool's settings.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.database_max_connections,
+            statement_timeout: Duration::from_secs(self.database_statement_timeout),
+            acquire_timeout: Duration::from_secs(self.database_acquire_timeout),
+        }
     }
 
     /// Where the console's compiled assets are: the setting, or `site` next to the binary.
@@ -163,5 +206,31 @@ mod tests {
     fn database_defaults_to_sqlite_in_the_data_dir() {
         let s = settings(&["serve", "--data-dir", "/var/lib/fennec"]);
         assert_eq!(s.database_url(), "sqlite:///var/lib/fennec/fennec.db");
+    }
+
+    #[test]
+    fn pool_settings_have_defaults_and_can_be_set() {
+        let s = settings(&[]);
+        assert_eq!(s.store_options().max_connections, 10);
+        assert_eq!(s.store_options().statement_timeout, Duration::from_secs(5));
+        assert_eq!(s.store_options().acquire_timeout, Duration::from_secs(3));
+
+        let s = settings(&[
+            "--database-max-connections",
+            "40",
+            "--database-statement-timeout",
+            "2",
+            "--database-acquire-timeout",
+            "9",
+        ]);
+        assert_eq!(s.store_options().max_connections, 40);
+        assert_eq!(s.store_options().statement_timeout, Duration::from_secs(2));
+        assert_eq!(s.store_options().acquire_timeout, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn a_pool_of_no_connections_is_refused() {
+        let all = ["fennec", "--database-max-connections", "0"];
+        assert!(Cli::try_parse_from(all).is_err());
     }
 }

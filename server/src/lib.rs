@@ -52,8 +52,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         source,
     })?;
 
-    let store = Store::connect(&settings.database_url()).await?;
-    restrict_database_files(&settings.data_dir);
+    let store = Store::connect_with(&settings.database_url(), &settings.store_options()).await?;
+    if store.backend() == "sqlite" {
+        restrict_database_files(&settings.data_dir);
+    }
     let fennec = Fennec::new(store, &public_url)?;
     announce_setup_link(&fennec, &settings.data_dir).await?;
 

@@ -4,19 +4,18 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use fennec_core::service::Fennec;
-use fennec_core::store::Store;
+use fennec_core::store::scratch::ScratchDatabase;
 use leptos::config::LeptosOptions;
 use tower::ServiceExt;
 
 const BASE: &str = "http://127.0.0.1:8080";
 
-async fn router() -> (Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
-    let fennec = Fennec::new(Store::connect(&url).await.unwrap(), BASE).unwrap();
+async fn router() -> (Router, ScratchDatabase) {
+    let dir = ScratchDatabase::new().await;
+    let fennec = Fennec::new(dir.store().await, BASE).unwrap();
     let options = LeptosOptions::builder()
         .output_name("fennec")
-        .site_root(dir.path().display().to_string())
+        .site_root(dir.folder().display().to_string())
         .site_pkg_dir("pkg")
         .build();
     (fennec_server::router(fennec, options), dir)

@@ -25,11 +25,15 @@ struct TestServer {
     router: Router,
     post_secret: String,
     basic_secret: String,
-    _dir: tempfile::TempDir,
+    _database: fennec_core::store::scratch::ScratchDatabase,
 }
 
 async fn server() -> TestServer {
-    let Fixture { fennec, admin, dir } = fixture().await;
+    let Fixture {
+        fennec,
+        admin,
+        database,
+    } = fixture().await;
     let post = client(
         &fennec,
         &admin,
@@ -51,7 +55,7 @@ async fn server() -> TestServer {
         router: fennec_server::oauth::routes(fennec),
         post_secret: post,
         basic_secret: basic,
-        _dir: dir,
+        _database: database,
     }
 }
 

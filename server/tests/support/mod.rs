@@ -7,7 +7,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use fennec_core::secret::Secret;
 use fennec_core::service::{Admin, Fennec, NewResourceInput, SetupInput};
-use fennec_core::store::Store;
+use fennec_core::store::scratch::ScratchDatabase;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -22,14 +22,12 @@ pub const ISSUER: &str = "https://id.example.test/acme/-/";
 pub struct Fixture {
     pub fennec: Fennec,
     pub admin: Admin,
-    pub dir: tempfile::TempDir,
+    pub database: ScratchDatabase,
 }
 
 pub async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
-    let store = Store::connect(&url).await.unwrap();
-    let fennec = Fennec::new(store, BASE).unwrap();
+    let database = ScratchDatabase::new().await;
+    let fennec = Fennec::new(database.store().await, BASE).unwrap();
     let now = fennec_server::now();
 
     let token = fennec.prepare_setup(now).await.unwrap().unwrap();
@@ -54,7 +52,11 @@ pub async fn fixture() -> Fixture {
         .create_resource(&admin, "acme", "-", resource, now)
         .await
         .unwrap();
-    Fixture { fennec, admin, dir }
+    Fixture {
+        fennec,
+        admin,
+        database,
+    }
 }
 
 /// A response, with its body read as JSON (`Null` when it is not JSON).

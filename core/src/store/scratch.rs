@@ -22,16 +22,27 @@ struct PostgresScratch {
 impl ScratchDatabase {
     /// Creates an empty database on the backend the environment selects.
     pub async fn new() -> ScratchDatabase {
-        let folder = tempfile::tempdir().expect("a temporary folder for the test database");
-        if std::env::var("FENNEC_TEST_DATABASE").as_deref() != Ok("postgres") {
-            let url = format!("sqlite://{}", folder.path().join("fennec.db").display());
-            return ScratchDatabase {
-                url,
-                folder,
-                postgres: None,
-            };
+        match std::env::var("FENNEC_TEST_DATABASE").as_deref() {
+            Ok("postgres") => ScratchDatabase::postgres().await,
+            _ => ScratchDatabase::sqlite(),
         }
+    }
 
+    /// Creates an empty SQLite database in a temporary folder.
+    pub fn sqlite() -> ScratchDatabase {
+        let folder = tempfile::tempdir().expect("a temporary folder for the test database");
+        let url = format!("sqlite://{}", folder.path().join("fennec.db").display());
+        ScratchDatabase {
+            url,
+            folder,
+            postgres: None,
+        }
+    }
+
+    /// Creates an empty PostgreSQL database on the test server, whatever the environment
+    /// selects, for tests that only make sense there.
+    pub async fn postgres() -> ScratchDatabase {
+        let folder = tempfile::tempdir().expect("a temporary folder for the test database");
         let admin_url = std::env::var("FENNEC_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("fennec_test_{}", uuid::Uuid::new_v4().simple());

@@ -1,0 +1,156 @@
+//! Two `fennec` processes on one database behave as one server: what one instance writes or
+//! ends, the other enforces at once. Runs on the backend `FENNEC_TEST_DATABASE` selects.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use fennec_app::api::{CreateClient, CreateResource, CurrentAdmin, SignIn, SignOut};
+use fennec_core::store::scratch::ScratchDatabase;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use leptos::server_fn::ServerFn;
+use rcgen::{CertificateParams, KeyPair};
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+mod support;
+use support::process::{free_port, prepared_database, start, Instance, PASSWORD};
+
+/// Calls a console server function the way the console's pages do.
+async fn call(
+    instance: &Instance,
+    public_url: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", instance.base))
+        .header(ORIGIN, public_url)
+        .json(&body);
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn sign_in(instance: &Instance, public_url: &str) -> String {
+    let body = json!({ "username": "admin", "password": PASSWORD });
+    let answer = call(instance, public_url, SignIn::PATH, None, body).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let set_cookie = answer.headers()[SET_COOKIE].to_str().unwrap();
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn token(instance: &Instance, app: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/acme/-/{app}/oauth/token", instance.base))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_act_as_one_server() {
+    let database = prepared_database(ScratchDatabase::new().await).await;
+    let public_url = format!("http://127.0.0.1:{}", free_port());
+    let a = start(&database, &public_url, "a").await;
+    let b = start(&database, &public_url, "b").await;
+
+    // A session opened at A is valid at B.
+    let session = sign_in(&a, &public_url).await;
+    let at_b = call(
+        &b,
+        &public_url,
+        CurrentAdmin::PATH,
+        Some(&session),
+        json!({}),
+    )
+    .await;
+    assert_eq!(at_b.status(), StatusCode::OK);
+
+    // A resource and a client registered through A serve tokens at B.
+    let resource = json!({
+        "tenant": "acme", "env": "-", "display_name": "Party API 2",
+        "name": "party-api2", "scopes": ["read1"],
+    });
+    let created = call(
+        &a,
+        &public_url,
+        CreateResource::PATH,
+        Some(&session),
+        resource,
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let client = json!({
+        "tenant": "acme", "env": "-", "display_name": "Backend", "name": "backend",
+        "auth_method": "client_secret_post",
+        "grants": [{ "resource": "party-api2", "scopes": ["read1"] }],
+        "certificates": [],
+    });
+    let created = call(&a, &public_url, CreateClient::PATH, Some(&session), client).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let created: Value = created.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "backend"),
+        ("client_secret", secret.as_str()),
+        ("scope", "party-api2:read1"),
+    ];
+    let answer = token(&b, "backend", &form).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let issued: Value = answer.json().await.unwrap();
+    assert!(issued["access_token"].as_str().is_some());
+
+    // An assertion used at A is refused at B.
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = CertificateParams::new(vec!["signer.example.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let client = json!({
+        "tenant": "acme", "env": "-", "display_name": "Signer", "name": "signer",
+        "auth_method": "private_key_jwt", "grants": [],
+        "certificates": [STANDARD.encode(cert.der())],
+    });
+    let created = call(&a, &public_url, CreateClient::PATH, Some(&session), client).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let now = fennec_server::now();
+    let claims = json!({
+        "iss": "signer", "sub": "signer", "aud": format!("{public_url}/acme/-/"),
+        "jti": "used-once", "iat": now, "exp": now + 60,
+    });
+    let signing_key = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+    let assertion =
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signing_key).unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion.as_str()),
+    ];
+    assert_eq!(token(&a, "signer", &form).await.status(), StatusCode::OK);
+    let replayed = token(&b, "signer", &form).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    let replayed: Value = replayed.json().await.unwrap();
+    assert_eq!(replayed["error"], "invalid_client");
+
+    // Signing out at A ends the session at both.
+    let out = call(&a, &public_url, SignOut::PATH, Some(&session), json!({})).await;
+    assert_eq!(out.status(), StatusCode::OK);
+    for instance in [&a, &b] {
+        let after = call(
+            instance,
+            &public_url,
+            CurrentAdmin::PATH,
+            Some(&session),
+            json!({}),
+        )
+        .await;
+        assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -3,7 +3,7 @@
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::views::{
     AdminView, ApplicationSummary, CertificateView, CreatedClient, EnvironmentUrls,
-    EnvironmentView, GrantInput, ResourceOption,
+    EnvironmentView, GrantInput, ResourceOption, SecretView, SigningKeyView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -224,6 +224,72 @@ pub async fn save_strict_assertion_audience(
     let (fennec, admin) = require_admin().await?;
     fennec
         .set_strict_assertion_audience(&admin, &tenant, &env, strict, now())
+        .await
+        .map_err(map_error)
+}
+
+/// The environment's published signing keys, signer first.
+#[server(input = Json)]
+pub async fn list_signing_keys(
+    tenant: String,
+    env: String,
+) -> Result<Vec<SigningKeyView>, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .signing_key_list(&admin, &tenant, &env, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Starts a key rotation: `alg` `RS256` or `ES256` (the signer's when absent), signing after
+/// `grace_secs` (24 hours when absent, 0 for at once).
+#[server(input = Json)]
+pub async fn rotate_signing_key(
+    tenant: String,
+    env: String,
+    alg: Option<String>,
+    grace_secs: Option<i64>,
+) -> Result<SigningKeyView, ConsoleError> {
+    use fennec_core::service::{parse_signing_alg, DEFAULT_ROTATION_GRACE_SECS};
+
+    let (fennec, admin) = require_admin().await?;
+    let alg = alg
+        .as_deref()
+        .map(parse_signing_alg)
+        .transpose()
+        .map_err(map_error)?;
+    let grace = grace_secs.unwrap_or(DEFAULT_ROTATION_GRACE_SECS);
+    fennec
+        .rotate_signing_key(&admin, &tenant, &env, alg, grace, now())
+        .await
+        .map_err(map_error)
+}
+
+/// A client's stored secrets, without their values.
+#[server(input = Json)]
+pub async fn list_client_secrets(
+    tenant: String,
+    env: String,
+    app: String,
+) -> Result<Vec<SecretView>, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .client_secret_list(&admin, &tenant, &env, &app)
+        .await
+        .map_err(map_error)
+}
+
+/// Removes one secret of a client.
+#[server(input = Json)]
+pub async fn remove_client_secret(
+    tenant: String,
+    env: String,
+    app: String,
+    secret_id: String,
+) -> Result<(), ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .remove_client_secret(&admin, &tenant, &env, &app, &secret_id, now())
         .await
         .map_err(map_error)
 }

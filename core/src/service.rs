@@ -21,12 +21,13 @@ use crate::scope::{resolve_scopes, split_scope_param, Grant};
 use crate::secret::{self, Secret, StoredSecret};
 use crate::store::{
     AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewCertificate,
-    NewEnvironment, NewSecret, SetupRefused, Store, StoreError,
+    NewEnvironment, NewSecret, NewSigningKey, SetupRefused, SigningKeyRow, Store, StoreError,
 };
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
 use crate::views::{
     AdminView, ApplicationKind, ApplicationSummary, CertificateView, CreatedClient,
-    EnvironmentUrls, EnvironmentView, FieldError, GrantInput, ResourceOption,
+    EnvironmentUrls, EnvironmentView, FieldError, GrantInput, ResourceOption, SecretView,
+    SigningKeyView,
 };
 
 /// How long a console session lasts.
@@ -39,6 +40,11 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_CLIENT_CERTIFICATES: usize = 4;
 /// How often, at most, expired assertion ids are removed from the replay store.
 const ASSERTION_PRUNE_INTERVAL_SECS: i64 = 60;
+/// Longest wait between publishing a next signing key and its first signature.
+pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
+/// Default wait between publishing a next signing key and its first signature, so that
+/// resource servers that cache the JWKS for up to a day fetch it in time.
+pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 86_400;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
@@ -745,7 +751,9 @@ impl Fennec {
         let grants = self.grants_of(&app.id).await?;
         let requested = split_scope_param(request.scope.as_deref().unwrap_or(""));
         let granted = resolve_scopes(&requested, &grants, &app.name)?;
-        let key = self.primary_key(target.tenant, target.environment).await?;
+        let key = self
+            .primary_key(target.tenant, target.environment, now)
+            .await?;
         let issuer = self.issuer(target.tenant, target.environment);
         let access_token = mint_access_token(
             &key,
@@ -819,23 +827,204 @@ impl Fennec {
         Ok(Some(doc))
     }
 
-    /// The published signing keys of an environment as a JWK Set.
+    /// The signing keys published at `now` as a JWK Set: the signer, the next key (before it
+    /// signs, so that caches hold it in time) and retired keys whose tokens may still be live.
     pub async fn jwks(
         &self,
         tenant: &str,
         env: &str,
+        now: i64,
     ) -> Result<Option<serde_json::Value>, ServiceError> {
         if self.store.environment(tenant, env).await?.is_none() {
             return Ok(None);
         }
         let keys = self
-            .store
-            .signing_keys(tenant, env)
+            .current_keys(tenant, env, now)
             .await?
             .into_iter()
             .map(signing_key_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(crate::keys::jwks(&keys).map_err(internal)?))
+    }
+
+    /// The environment's published signing keys, signer first (SPEC 5.1).
+    pub async fn signing_key_list(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+        env: &str,
+        now: i64,
+    ) -> Result<Vec<SigningKeyView>, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        let keys = self.current_keys(tenant, env, now).await?;
+        Ok(keys
+            .into_iter()
+            .map(|k| SigningKeyView {
+                kid: k.kid,
+                alg: k.alg,
+                state: k.state,
+                created_at: k.created_at,
+                activates_at: k.activates_at,
+                retires_at: k.retires_at,
+            })
+            .collect())
+    }
+
+    /// Starts a key rotation: a new key, of `alg` or the signer's algorithm, is published at
+    /// once and signs from `grace_secs` on (0: at once). The old signer stays published for
+    /// the longest token lifetime of the environment's clients after that.
+    pub async fn rotate_signing_key(
+        &self,
+        admin: &Admin,
+        tenant: &str,
+        env: &str,
+        alg: Option<SigningAlg>,
+        grace_secs: i64,
+        now: i64,
+    ) -> Result<SigningKeyView, ServiceError> {
+        self.require_environment(tenant, env).await?;
+        if !(0..=MAX_ROTATION_GRACE_SECS).contains(&grace_secs) {
+            return Err(invalid(
+                "grace",
+                format!("The grace period is 0 to {MAX_ROTATION_GRACE_SECS} seconds."),
+            ));
+        }
+        let alg = match alg {
+            Some(alg) => alg,
+            None => self
+                .current_keys(tenant, env, now)
+                .await?
+                .into_iter()
+                .find(|k| k.state == "primary")
+                .and_then(|k| k.alg.parse::<SigningAlg>().ok())
+                .unwrap_or(SigningAlg::RS256),
+        };
+
+        // RSA key generation takes a noticeable moment: keep it off the async threads.
+        let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        let new_key = NewSigningKey {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_string(),
+            private_der: key.private_pkcs8_der.clone(),
+        };
+        let activates_at = now + grace_secs;
+        let audit = AuditEntry {
+            at: now,
+            actor: admin.username.clone(),
+            tenant: Some(tenant.to_string()),
+            environment: Some(env.to_string()),
+            action: "signing_key.rotation_started".into(),
+            target: Some(key.kid.clone()),
+            detail: format!("{alg} key published, signs from {activates_at}"),
+        };
+        if !self
+            .store
+            .insert_next_key(tenant, env, &new_key, activates_at, &audit)
+            .await?
+        {
+            return Err(invalid(
+                "rotation",
+                "A rotation is already under way: its next key has not started signing yet.",
+            ));
+        }
+
+        let keys = self.signing_key_list(admin, tenant, env, now).await?;
+        keys.into_iter()
+            .find(|k| k.kid == key.kid)
+            .ok_or_else(|| internal("the new signing key is not listed"))
+    }
+
+    /// The published keys at `now`, after making a next key whose time has come the signer
+    /// (the old one stays published while its tokens live). Reads once when nothing is due.
+    async fn current_keys(
+        &self,
+        tenant: &str,
+        env: &str,
+        now: i64,
+    ) -> Result<Vec<SigningKeyRow>, StoreError> {
+        let keys = self.store.signing_keys(tenant, env, now).await?;
+        let due = keys
+            .iter()
+            .any(|k| k.state == "next" && k.activates_at.is_some_and(|at| at <= now));
+        if !due {
+            return Ok(keys);
+        }
+        let longest = self.store.longest_token_lifetime(tenant, env).await?;
+        let retire_after = longest.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS);
+        if self
+            .store
+            .promote_due_key(tenant, env, now, retire_after)
+            .await?
+        {
+            tracing::info!(tenant, env, "the next signing key now signs tokens");
+        }
+        self.store.signing_keys(tenant, env, now).await
+    }
+
+    /// The stored secrets of a client, oldest first, without their values.
+    pub async fn client_secret_list(
+        &self,
+        _admin: &Admin,
+        tenant: &str,
+        env: &str,
+        app: &str,
+    ) -> Result<Vec<SecretView>, ServiceError> {
+        let client = self.require_client(tenant, env, app).await?;
+        let secrets = self.store.client_secrets(&client.id).await?;
+        Ok(secrets
+            .into_iter()
+            .map(|s| SecretView {
+                id: s.id,
+                info: s.info,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect())
+    }
+
+    /// Removes one secret of a client; it authenticates no request from then on.
+    pub async fn remove_client_secret(
+        &self,
+        admin: &Admin,
+        tenant: &str,
+        env: &str,
+        app: &str,
+        secret_id: &str,
+        now: i64,
+    ) -> Result<(), ServiceError> {
+        let client = self.require_client(tenant, env, app).await?;
+        let audit = AuditEntry {
+            at: now,
+            actor: admin.username.clone(),
+            tenant: Some(tenant.to_string()),
+            environment: Some(env.to_string()),
+            action: "client_secret.removed".into(),
+            target: Some(client.name.clone()),
+            detail: format!("secret {secret_id}"),
+        };
+        match self
+            .store
+            .delete_client_secret(&client.id, secret_id, &audit)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(ServiceError::NotFound("The secret".into())),
+        }
+    }
+
+    async fn require_client(
+        &self,
+        tenant: &str,
+        env: &str,
+        app: &str,
+    ) -> Result<ApplicationRow, ServiceError> {
+        match self.store.application(tenant, env, app).await? {
+            Some(app) if app.is_client => Ok(app),
+            _ => Err(ServiceError::NotFound(format!("The client {app}"))),
+        }
     }
 
     /// The newest audit records of a tenant.
@@ -1069,10 +1258,14 @@ impl Fennec {
     }
 
     /// The environment's primary signing key, parsed once per process.
-    async fn primary_key(&self, tenant: &str, env: &str) -> Result<Arc<LoadedKey>, TokenError> {
+    async fn primary_key(
+        &self,
+        tenant: &str,
+        env: &str,
+        now: i64,
+    ) -> Result<Arc<LoadedKey>, TokenError> {
         let rows = self
-            .store
-            .signing_keys(tenant, env)
+            .current_keys(tenant, env, now)
             .await
             .map_err(store_failure)?;
         let Some(row) = rows.into_iter().find(|k| k.state == "primary") else {
@@ -1116,6 +1309,15 @@ impl Fennec {
     fn cached_key(&self, kid: &str) -> Option<Arc<LoadedKey>> {
         self.loaded_keys.lock().ok()?.get(kid).cloned()
     }
+}
+
+/// A signing algorithm as an administrator names it: `RS256` or `ES256` (SPEC 5.1).
+pub fn parse_signing_alg(value: &str) -> Result<SigningAlg, ServiceError> {
+    value
+        .trim()
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| invalid("alg", "The signing algorithm is RS256 or ES256."))
 }
 
 /// The application name in a URL segment, without a `(…)` selector (SPEC 1.3).

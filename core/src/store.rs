@@ -153,7 +153,20 @@ pub struct SigningKeyRow {
     pub kid: String,
     pub alg: String,
     pub private_der: Vec<u8>,
+    /// `primary` (the signer), `next` (published, signing from `activates_at`) or `retired`
+    /// (published until `retires_at`).
     pub state: String,
+    pub created_at: i64,
+    pub activates_at: Option<i64>,
+    pub retires_at: Option<i64>,
+}
+
+/// A generated signing key to store.
+#[derive(Debug, Clone)]
+pub struct NewSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_der: Vec<u8>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -603,21 +616,119 @@ impl Store {
         })
     }
 
-    /// The signing keys of an environment that are published (primary and next).
+    /// The signing keys of an environment that are published at `now`: the primary, the next
+    /// one, and retired ones until their `retires_at`; in that order.
     pub async fn signing_keys(
         &self,
         tenant: &str,
         env: &str,
+        now: i64,
     ) -> Result<Vec<SigningKeyRow>, StoreError> {
         on_pool!(self, pool => {
             Ok(sqlx::query_as(
-                "SELECT kid, alg, private_der, state FROM signing_keys \
-                 WHERE tenant = $1 AND environment = $2 AND state IN ('primary', 'next') \
-                 ORDER BY CASE state WHEN 'primary' THEN 0 ELSE 1 END, created_at",
+                "SELECT kid, alg, private_der, state, created_at, activates_at, retires_at \
+                 FROM signing_keys WHERE tenant = $1 AND environment = $2 \
+                 AND (state IN ('primary', 'next') OR retires_at > $3) \
+                 ORDER BY CASE state WHEN 'primary' THEN 0 WHEN 'next' THEN 1 ELSE 2 END, \
+                 created_at DESC",
             )
             .bind(tenant)
             .bind(env)
+            .bind(now)
             .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Adds a next signing key that becomes the signer at `activates_at`, with its audit
+    /// record; `false` (and nothing written) when the environment already has a next key.
+    pub async fn insert_next_key(
+        &self,
+        tenant: &str,
+        env: &str,
+        key: &NewSigningKey,
+        activates_at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
+                 created_at, activates_at) \
+                 SELECT $1, $2, $3, $4, $5, 'next', $6, $7 WHERE NOT EXISTS \
+                 (SELECT 1 FROM signing_keys WHERE tenant = $2 AND environment = $3 \
+                 AND state = 'next')",
+            )
+            .bind(&key.kid)
+            .bind(tenant)
+            .bind(env)
+            .bind(&key.alg)
+            .bind(&key.private_der)
+            .bind(audit.at)
+            .bind(activates_at)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Makes a next key whose time has come the signer and retires the old primary, which stays
+    /// published for `retire_after` more seconds. Safe to race: only one caller promotes.
+    pub async fn promote_due_key(
+        &self,
+        tenant: &str,
+        env: &str,
+        now: i64,
+        retire_after: i64,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE signing_keys SET state = 'retired', retires_at = $3 \
+                 WHERE tenant = $1 AND environment = $2 AND state = 'primary' AND EXISTS \
+                 (SELECT 1 FROM signing_keys n WHERE n.tenant = $1 AND n.environment = $2 \
+                 AND n.state = 'next' AND n.activates_at <= $4)",
+            )
+            .bind(tenant)
+            .bind(env)
+            .bind(now + retire_after)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let promoted = sqlx::query(
+                "UPDATE signing_keys SET state = 'primary' \
+                 WHERE tenant = $1 AND environment = $2 AND state = 'next' \
+                 AND activates_at <= $3",
+            )
+            .bind(tenant)
+            .bind(env)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(promoted.rows_affected() == 1)
+        })
+    }
+
+    /// The longest access token lifetime of the environment's clients, if it has any.
+    pub async fn longest_token_lifetime(
+        &self,
+        tenant: &str,
+        env: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT MAX(token_lifetime_secs) FROM applications \
+                 WHERE tenant = $1 AND environment = $2 AND is_client",
+            )
+            .bind(tenant)
+            .bind(env)
+            .fetch_one(pool)
             .await?)
         })
     }
@@ -699,6 +810,32 @@ impl Store {
             .bind(application_id)
             .fetch_all(pool)
             .await?)
+        })
+    }
+
+    /// Removes one secret of a client, with its audit record; `false` when there is no such
+    /// secret.
+    pub async fn delete_client_secret(
+        &self,
+        application_id: &str,
+        secret_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(
+                "DELETE FROM client_secrets WHERE id = $1 AND application_id = $2",
+            )
+            .bind(secret_id)
+            .bind(application_id)
+            .execute(&mut *tx)
+            .await?;
+            if deleted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 

@@ -124,3 +124,30 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
 }
+
+/// One stored client secret as the console lists it: never the secret, only its first
+/// characters when it is long enough to spare them (SPEC 3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretView {
+    pub id: String,
+    /// The first three characters, shown as `abc...`; absent for short secrets.
+    pub info: Option<String>,
+    /// Seconds since 1970.
+    pub created_at: i64,
+    /// Seconds since 1970; absent when the secret does not expire.
+    pub expires_at: Option<i64>,
+}
+
+/// One signing key of an environment, as its settings page lists it (SPEC 5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyView {
+    pub kid: String,
+    pub alg: String,
+    /// `primary` (signs tokens), `next` (published, signs from `activates_at`) or `retired`
+    /// (published until `retires_at` so that tokens it signed still verify).
+    pub state: String,
+    /// Seconds since 1970.
+    pub created_at: i64,
+    pub activates_at: Option<i64>,
+    pub retires_at: Option<i64>,
+}

@@ -1,9 +1,13 @@
 //! Domain-level tests of first start, sign-in and registration rules, each on a fresh database.
 
+use fennec_core::error::TokenError;
+use fennec_core::keys::SigningAlg;
+use fennec_core::request::HttpTokenRequest;
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::Secret;
 use fennec_core::service::{
-    Admin, Fennec, NewClientInput, NewResourceInput, ServiceError, SetupInput,
+    parse_signing_alg, Admin, Fennec, NewClientInput, NewResourceInput, ServiceError, SetupInput,
+    TokenTarget,
 };
 use fennec_core::store::scratch::ScratchDatabase;
 use fennec_core::views::{ApplicationKind, GrantInput};
@@ -593,4 +597,197 @@ async fn urls_of_an_unknown_environment_are_not_made_up() {
     assert_eq!(urls.authority, "http://fennec.test/acme/-/");
     let unknown = fennec.existing_environment_urls("acme", "nowhere").await;
     assert!(matches!(unknown, Err(ServiceError::NotFound(_))));
+}
+
+/// Creates `worker`, a `client_secret_post` client with no grants; returns its secret.
+async fn secret_client(fennec: &Fennec, admin: &Admin) -> String {
+    let client = NewClientInput {
+        display_name: "Worker".into(),
+        name: "worker".into(),
+        auth_method: ClientAuthMethod::ClientSecretPost,
+        grants: vec![],
+        certificates: vec![],
+    };
+    let created = fennec
+        .create_client(admin, "acme", "-", client, NOW)
+        .await
+        .unwrap();
+    created.secret.unwrap()
+}
+
+/// The `kid` in the header of a token issued to `worker` at `now`, or the refusal.
+async fn token_kid(fennec: &Fennec, secret: &str, now: i64) -> Result<String, TokenError> {
+    let body = format!("grant_type=client_credentials&client_id=worker&client_secret={secret}");
+    let http = HttpTokenRequest {
+        method: "POST",
+        content_type: Some("application/x-www-form-urlencoded"),
+        authorization: None,
+        body: body.as_bytes(),
+    };
+    let target = TokenTarget {
+        tenant: "acme",
+        environment: "-",
+        application: None,
+    };
+    let token = fennec.issue_token(target, &http, now).await?;
+    let header = jsonwebtoken::decode_header(&token.access_token).unwrap();
+    Ok(header.kid.unwrap())
+}
+
+async fn published_kids(fennec: &Fennec, now: i64) -> Vec<String> {
+    let jwks = fennec.jwks("acme", "-", now).await.unwrap().unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_after() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    let old = token_kid(&fennec, &secret, NOW).await.unwrap();
+
+    let next = fennec
+        .rotate_signing_key(&admin, "acme", "-", None, 3_600, NOW)
+        .await
+        .unwrap();
+    assert_eq!(next.state, "next");
+    assert_eq!(next.alg, "RS256", "the signer's algorithm by default");
+    assert_eq!(next.activates_at, Some(NOW + 3_600));
+    assert_eq!(
+        published_kids(&fennec, NOW).await,
+        [old.clone(), next.kid.clone()]
+    );
+    assert_eq!(token_kid(&fennec, &secret, NOW + 3_599).await.unwrap(), old);
+
+    // Once the grace period is over the next key signs; the old one stays published for the
+    // longest token lifetime of the environment's clients (3,600 s here), then goes.
+    assert_eq!(
+        token_kid(&fennec, &secret, NOW + 3_600).await.unwrap(),
+        next.kid
+    );
+    let keys = fennec
+        .signing_key_list(&admin, "acme", "-", NOW + 3_600)
+        .await
+        .unwrap();
+    let states: Vec<_> = keys
+        .iter()
+        .map(|k| (k.kid.clone(), k.state.clone()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (next.kid.clone(), "primary".into()),
+            (old.clone(), "retired".into())
+        ]
+    );
+    assert_eq!(keys[1].retires_at, Some(NOW + 7_200));
+    assert_eq!(
+        published_kids(&fennec, NOW + 7_199).await,
+        [next.kid.clone(), old.clone()]
+    );
+    assert_eq!(
+        published_kids(&fennec, NOW + 7_200).await,
+        vec![next.kid.clone()]
+    );
+
+    let audit = fennec.audit_log(&admin, "acme").await.unwrap();
+    assert_eq!(audit[0].action, "signing_key.rotation_started");
+    assert_eq!(audit[0].target, Some(next.kid));
+}
+
+#[tokio::test]
+async fn an_immediate_rotation_to_es256_signs_at_once() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    let old = token_kid(&fennec, &secret, NOW).await.unwrap();
+
+    let key = fennec
+        .rotate_signing_key(&admin, "acme", "-", Some(SigningAlg::ES256), 0, NOW)
+        .await
+        .unwrap();
+
+    assert_eq!((key.state.as_str(), key.alg.as_str()), ("primary", "ES256"));
+    let token = token_kid(&fennec, &secret, NOW).await.unwrap();
+    assert_eq!(token, key.kid);
+    assert!(published_kids(&fennec, NOW).await.contains(&old));
+}
+
+#[tokio::test]
+async fn a_second_rotation_waits_for_the_first_and_grace_is_bounded() {
+    let (fennec, admin, _dir) = with_admin().await;
+    fennec
+        .rotate_signing_key(&admin, "acme", "-", None, 600, NOW)
+        .await
+        .unwrap();
+
+    let again = fennec
+        .rotate_signing_key(&admin, "acme", "-", None, 600, NOW + 1)
+        .await;
+    assert!(matches!(again, Err(ServiceError::Invalid(ref f)) if f[0].field == "rotation"));
+    let too_long = fennec
+        .rotate_signing_key(&admin, "acme", "-", None, 31 * 86_400, NOW + 1)
+        .await;
+    assert!(matches!(too_long, Err(ServiceError::Invalid(ref f)) if f[0].field == "grace"));
+    let unknown = fennec
+        .rotate_signing_key(&admin, "acme", "nowhere", None, 0, NOW)
+        .await;
+    assert!(matches!(unknown, Err(ServiceError::NotFound(_))));
+
+    // After the first one signs, a new rotation may start.
+    fennec
+        .rotate_signing_key(&admin, "acme", "-", None, 0, NOW + 600)
+        .await
+        .unwrap();
+    let keys = fennec
+        .signing_key_list(&admin, "acme", "-", NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(keys.iter().filter(|k| k.state == "primary").count(), 1);
+}
+
+#[tokio::test]
+async fn a_removed_secret_no_longer_authenticates() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+
+    let secrets = fennec
+        .client_secret_list(&admin, "acme", "-", "worker")
+        .await
+        .unwrap();
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0].info.as_deref(), Some(&secret[..3]));
+    fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", &secrets[0].id, NOW)
+        .await
+        .unwrap();
+
+    let refused = token_kid(&fennec, &secret, NOW).await.unwrap_err();
+    assert_eq!(refused.code(), "invalid_client");
+    assert!(fennec
+        .client_secret_list(&admin, "acme", "-", "worker")
+        .await
+        .unwrap()
+        .is_empty());
+    let again = fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", &secrets[0].id, NOW)
+        .await;
+    assert!(matches!(again, Err(ServiceError::NotFound(_))));
+    let audit = fennec.audit_log(&admin, "acme").await.unwrap();
+    assert_eq!(audit[0].action, "client_secret.removed");
+    assert!(!audit[0].detail.contains(&secret));
+}
+
+#[test]
+fn signing_algorithms_are_named_as_in_jose() {
+    assert_eq!(parse_signing_alg("es256").unwrap(), SigningAlg::ES256);
+    assert_eq!(parse_signing_alg(" RS256 ").unwrap(), SigningAlg::RS256);
+    assert!(matches!(
+        parse_signing_alg("HS256"),
+        Err(ServiceError::Invalid(ref f)) if f[0].field == "alg"
+    ));
 }

@@ -185,14 +185,14 @@ async fn environment_keys(
     State(fennec): State<Fennec>,
     Path((tenant, env)): Path<(String, String)>,
 ) -> Response {
-    json_or_not_found(fennec.jwks(&tenant, &env).await)
+    json_or_not_found(fennec.jwks(&tenant, &env, crate::now()).await)
 }
 
 async fn application_keys(
     State(fennec): State<Fennec>,
     Path((tenant, env, _app)): Path<(String, String, String)>,
 ) -> Response {
-    json_or_not_found(fennec.jwks(&tenant, &env).await)
+    json_or_not_found(fennec.jwks(&tenant, &env, crate::now()).await)
 }
 
 fn json_or_not_found(

@@ -3,7 +3,10 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use fennec_app::api::{CreateClient, CreateResource, CurrentAdmin, SignIn, SignOut};
+use fennec_app::api::{
+    CreateClient, CreateResource, CurrentAdmin, ListClientSecrets, RemoveClientSecret,
+    RotateSigningKey, SignIn, SignOut,
+};
 use fennec_core::store::scratch::ScratchDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use leptos::server_fn::ServerFn;
@@ -125,7 +128,7 @@ async fn two_instances_on_one_database_act_as_one_server() {
     let signing_key = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
     let assertion =
         jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signing_key).unwrap();
-    let form = [
+    let assertion_form = [
         ("grant_type", "client_credentials"),
         (
             "client_assertion_type",
@@ -133,11 +136,70 @@ async fn two_instances_on_one_database_act_as_one_server() {
         ),
         ("client_assertion", assertion.as_str()),
     ];
-    assert_eq!(token(&a, "signer", &form).await.status(), StatusCode::OK);
-    let replayed = token(&b, "signer", &form).await;
+    let first = token(&a, "signer", &assertion_form).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let replayed = token(&b, "signer", &assertion_form).await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
     let replayed: Value = replayed.json().await.unwrap();
     assert_eq!(replayed["error"], "invalid_client");
+
+    // A key rotated at A, to sign at once, is published and used by B.
+    let rotation = json!({ "tenant": "acme", "env": "-", "alg": "ES256", "grace_secs": 0 });
+    let rotated = call(
+        &a,
+        &public_url,
+        RotateSigningKey::PATH,
+        Some(&session),
+        rotation,
+    )
+    .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let rotated: Value = rotated.json().await.unwrap();
+    let kid = rotated["kid"].as_str().unwrap().to_string();
+    let jwks: Value = reqwest::get(format!(
+        "{}/acme/-/.well-known/openid-configuration/keys",
+        b.base
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(published.contains(&kid.as_str()), "{jwks}");
+    let issued: Value = token(&b, "backend", &form).await.json().await.unwrap();
+    let header = jsonwebtoken::decode_header(issued["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+
+    // A secret removed at A is refused by B straight away.
+    let which = json!({ "tenant": "acme", "env": "-", "app": "backend" });
+    let listed = call(
+        &a,
+        &public_url,
+        ListClientSecrets::PATH,
+        Some(&session),
+        which,
+    )
+    .await;
+    let listed: Value = listed.json().await.unwrap();
+    let secret_id = listed[0]["id"].as_str().unwrap();
+    let removal = json!({ "tenant": "acme", "env": "-", "app": "backend", "secret_id": secret_id });
+    let removed = call(
+        &a,
+        &public_url,
+        RemoveClientSecret::PATH,
+        Some(&session),
+        removal,
+    )
+    .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    let refused = token(&b, "backend", &form).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
     // Signing out at A ends the session at both.
     let out = call(&a, &public_url, SignOut::PATH, Some(&session), json!({})).await;

@@ -1,5 +1,6 @@
 //! Two `fennec` processes on one database behave as one server: what one instance writes or
-//! ends, the other enforces at once. Runs on the backend `FENNEC_TEST_DATABASE` selects.
+//! ends, the other enforces at once. Runs on the backend `FENNEC_TEST_DATABASE` selects, but
+//! for starting together on an empty database, which is PostgreSQL's to do safely.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -215,4 +216,35 @@ async fn two_instances_on_one_database_act_as_one_server() {
         .await;
         assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     }
+}
+
+#[tokio::test]
+async fn instances_that_start_together_on_an_empty_database_migrate_it_once() {
+    // PostgreSQL only: it is the store for several instances, and its migrator holds a lock.
+    let database = ScratchDatabase::postgres().await;
+    let public_url = format!("http://127.0.0.1:{}", free_port());
+
+    let (a, b) = tokio::join!(
+        start(&database, &public_url, "a"),
+        start(&database, &public_url, "b")
+    );
+
+    for instance in [&a, &b] {
+        let setup = reqwest::get(format!("{}/console/setup", instance.base))
+            .await
+            .unwrap();
+        assert_eq!(setup.status(), StatusCode::OK);
+    }
+    let applied = applied_migrations(database.url()).await;
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres");
+    let shipped = std::fs::read_dir(folder).unwrap().count() as i64;
+    assert_eq!(applied, shipped, "each migration applied exactly once");
+}
+
+async fn applied_migrations(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
 }

@@ -2,8 +2,9 @@
 
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::views::{
-    AdminView, ApplicationSummary, CertificateView, CreatedClient, EnvironmentUrls,
-    EnvironmentView, GrantInput, ResourceOption, SecretView, SigningKeyView,
+    AddedSecret, AdminView, ApplicationChanges, ApplicationDetails, ApplicationSummary, AuditView,
+    CertificateView, CreatedClient, EnvironmentUrls, EnvironmentView, GrantInput, ResourceOption,
+    SecretView, SigningKeyView,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -290,6 +291,162 @@ pub async fn remove_client_secret(
     let (fennec, admin) = require_admin().await?;
     fennec
         .remove_client_secret(&admin, &tenant, &env, &app, &secret_id, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Everything the edit view of one registration shows.
+#[server(input = Json)]
+pub async fn load_application(
+    tenant: String,
+    env: String,
+    app: String,
+) -> Result<ApplicationDetails, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .application_details(&admin, &tenant, &env, &app)
+        .await
+        .map_err(map_error)
+}
+
+/// Saves the edit view of one registration.
+#[server(input = Json)]
+pub async fn save_application(
+    tenant: String,
+    env: String,
+    app: String,
+    changes: ApplicationChanges,
+) -> Result<ApplicationDetails, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .update_application(&admin, &tenant, &env, &app, changes, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Deletes a registration; `confirm` once the console named what goes with it.
+#[server(input = Json)]
+pub async fn delete_application(
+    tenant: String,
+    env: String,
+    app: String,
+    confirm: bool,
+) -> Result<(), ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .delete_application(&admin, &tenant, &env, &app, confirm, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Adds a secret to a client: the typed `value`, or a generated one returned this once.
+#[server(input = Json)]
+pub async fn add_client_secret(
+    tenant: String,
+    env: String,
+    app: String,
+    value: Option<String>,
+    expires_at: Option<i64>,
+) -> Result<AddedSecret, ConsoleError> {
+    use fennec_core::secret::Secret;
+    use fennec_core::service::{SecretInput, ServiceError};
+    use fennec_core::views::FieldError;
+
+    let (fennec, admin) = require_admin().await?;
+    crate::ssr::forbid_caching();
+    let value = match value.filter(|v| !v.is_empty()) {
+        Some(typed) => Some(Secret::from_admin(&typed).map_err(|e| {
+            map_error(ServiceError::Invalid(vec![FieldError {
+                field: "secret".into(),
+                message: e.to_string(),
+            }]))
+        })?),
+        None => None,
+    };
+    let input = SecretInput { value, expires_at };
+    fennec
+        .add_client_secret(&admin, &tenant, &env, &app, input, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Adds a public certificate (DER in standard base64) to a client.
+#[server(input = Json)]
+pub async fn add_client_certificate(
+    tenant: String,
+    env: String,
+    app: String,
+    der_base64: String,
+) -> Result<CertificateView, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .add_client_certificate(&admin, &tenant, &env, &app, &der_base64, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Removes a certificate of a client, named by its SHA-256 thumbprint.
+#[server(input = Json)]
+pub async fn remove_client_certificate(
+    tenant: String,
+    env: String,
+    app: String,
+    sha256_thumbprint: String,
+) -> Result<(), ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .remove_client_certificate(&admin, &tenant, &env, &app, &sha256_thumbprint, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Adds an environment to a tenant.
+#[server(input = Json)]
+pub async fn create_environment(
+    tenant: String,
+    name: String,
+    display_name: String,
+) -> Result<EnvironmentView, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .create_environment(&admin, &tenant, &name, &display_name, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Changes the name an environment is shown by.
+#[server(input = Json)]
+pub async fn rename_environment(
+    tenant: String,
+    env: String,
+    display_name: String,
+) -> Result<EnvironmentView, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .rename_environment(&admin, &tenant, &env, &display_name, now())
+        .await
+        .map_err(map_error)
+}
+
+/// Creates another tenant; returns its name.
+#[server(input = Json)]
+pub async fn create_tenant(name: String) -> Result<String, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .create_tenant(&admin, &name, now())
+        .await
+        .map_err(map_error)
+}
+
+/// The tenant's audit trail, newest first; of one registration if `target` names it.
+#[server(input = Json)]
+pub async fn load_audit_trail(
+    tenant: String,
+    target: Option<String>,
+) -> Result<Vec<AuditView>, ConsoleError> {
+    let (fennec, admin) = require_admin().await?;
+    fennec
+        .audit_trail(&admin, &tenant, target.as_deref())
         .await
         .map_err(map_error)
 }

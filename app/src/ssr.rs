@@ -97,6 +97,7 @@ pub fn map_error(error: ServiceError) -> ConsoleError {
         ServiceError::Unauthenticated | ServiceError::SignInFailed => StatusCode::UNAUTHORIZED,
         ServiceError::SetupRefused => StatusCode::FORBIDDEN,
         ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::NeedsConfirmation(_) => StatusCode::CONFLICT,
         ServiceError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -30,6 +30,11 @@ use crate::views::{
     SigningKeyView,
 };
 
+mod manage;
+pub use manage::{
+    SecretInput, MAX_CLIENT_SECRETS, MAX_TOKEN_LIFETIME_SECS, MIN_TOKEN_LIFETIME_SECS,
+};
+
 /// How long a console session lasts.
 pub const SESSION_LIFETIME_SECS: i64 = 12 * 60 * 60;
 /// Default access token lifetime of a new client (SPEC 3.7).
@@ -69,6 +74,10 @@ pub enum ServiceError {
     SignInFailed,
     #[error("Too many failed sign-ins. Wait {0} s and try again.")]
     Throttled(i64),
+    /// The change would take something away from others; the message names what, and the
+    /// administrator may confirm it.
+    #[error("{0}")]
+    NeedsConfirmation(String),
     #[error("The database cannot be reached right now. Try again in a moment.")]
     Unavailable,
     #[error("Something went wrong on the server. The details are in its log.")]
@@ -973,7 +982,11 @@ impl Fennec {
         app: &str,
     ) -> Result<Vec<SecretView>, ServiceError> {
         let client = self.require_client(tenant, env, app).await?;
-        let secrets = self.store.client_secrets(&client.id).await?;
+        self.client_secret_views(&client.id).await
+    }
+
+    async fn client_secret_views(&self, client_id: &str) -> Result<Vec<SecretView>, ServiceError> {
+        let secrets = self.store.client_secrets(client_id).await?;
         Ok(secrets
             .into_iter()
             .map(|s| SecretView {
@@ -1033,7 +1046,7 @@ impl Fennec {
         _admin: &Admin,
         tenant: &str,
     ) -> Result<Vec<AuditEntry>, ServiceError> {
-        Ok(self.store.audit_log(tenant, 200).await?)
+        Ok(self.store.audit_log(tenant, None, 200).await?)
     }
 
     async fn require_environment(&self, tenant: &str, env: &str) -> Result<(), ServiceError> {

@@ -182,6 +182,35 @@ pub struct ApplicationRow {
     pub token_lifetime_secs: i64,
     pub client_credentials_enabled: bool,
     pub created_at: i64,
+    pub notes: String,
+}
+
+/// The whole editable state of a registration, written over the stored one.
+#[derive(Debug, Clone)]
+pub struct ApplicationUpdate {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub notes: String,
+    pub is_resource: bool,
+    pub is_client: bool,
+    pub auth_method: Option<String>,
+    pub token_lifetime_secs: i64,
+    pub client_credentials_enabled: bool,
+    /// The resource's scopes in their order; scopes no longer listed are removed, and with
+    /// them every client's grant of them.
+    pub scopes: Vec<String>,
+    /// (resource application id, scope) pairs the client is granted, in order.
+    pub grants: Vec<(String, String)>,
+    /// Removes the secrets and certificates too (the registration stops being a client).
+    pub drop_credentials: bool,
+}
+
+/// A client's grant of one scope of a resource, by the client's name.
+#[derive(Debug, Clone, FromRow)]
+pub struct GranteeRow {
+    pub client_name: String,
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -417,29 +446,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for env in &setup.environments {
-                sqlx::query(
-                    "INSERT INTO environments (tenant, name, display_name, sort_order, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&setup.tenant)
-                .bind(&env.name)
-                .bind(&env.display_name)
-                .bind(env.sort_order)
-                .bind(setup.now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, 'primary', $6)",
-                )
-                .bind(&env.key_kid)
-                .bind(&setup.tenant)
-                .bind(&env.name)
-                .bind(&env.key_alg)
-                .bind(&env.key_der)
-                .bind(setup.now)
-                .execute(&mut *tx)
-                .await?;
+                insert_environment_row(&setup.tenant, env, setup.now)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_first_key_row(&setup.tenant, env, setup.now)
+                    .execute(&mut *tx)
+                    .await?;
             }
 
             sqlx::query(
@@ -1028,17 +1040,334 @@ impl Store {
         })
     }
 
-    /// The newest audit records of a tenant.
-    pub async fn audit_log(&self, tenant: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    /// The newest audit records of a tenant, of one registration (or other target) if named.
+    pub async fn audit_log(
+        &self,
+        tenant: &str,
+        target: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         on_pool!(self, pool => {
             Ok(sqlx::query_as(
                 "SELECT at, actor, tenant, environment, action, target, detail FROM audit_log \
-                 WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
+                 WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR target = $2) \
+                 ORDER BY id DESC LIMIT $3",
             )
             .bind(tenant)
+            .bind(target)
             .bind(limit)
             .fetch_all(pool)
             .await?)
+        })
+    }
+
+    /// The scopes of one resource, in their defined order.
+    pub async fn resource_scopes(&self, application_id: &str) -> Result<Vec<String>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT scope FROM resource_scopes WHERE application_id = $1 ORDER BY position",
+            )
+            .bind(application_id)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// The clients granted scopes of a resource, by client name.
+    pub async fn resource_grantees(
+        &self,
+        resource_id: &str,
+    ) -> Result<Vec<GranteeRow>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT c.name AS client_name, g.scope FROM client_grants g \
+                 JOIN applications c ON c.id = g.client_id \
+                 WHERE g.resource_id = $1 AND g.client_id <> $1 ORDER BY c.name, g.position",
+            )
+            .bind(resource_id)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Writes a registration's new state with its audit record, all or nothing.
+    pub async fn update_application(
+        &self,
+        update: &ApplicationUpdate,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+
+            sqlx::query(
+                "UPDATE applications SET name = $2, display_name = $3, notes = $4, \
+                 is_resource = $5, is_client = $6, auth_method = $7, token_lifetime_secs = $8, \
+                 client_credentials_enabled = $9 WHERE id = $1",
+            )
+            .bind(&update.id)
+            .bind(&update.name)
+            .bind(&update.display_name)
+            .bind(&update.notes)
+            .bind(update.is_resource)
+            .bind(update.is_client)
+            .bind(&update.auth_method)
+            .bind(update.token_lifetime_secs)
+            .bind(update.client_credentials_enabled)
+            .execute(&mut *tx)
+            .await?;
+
+            // Scopes that stay keep their rows, so that the grants of them stay too.
+            let stored: Vec<String> = sqlx::query_scalar(
+                "SELECT scope FROM resource_scopes WHERE application_id = $1",
+            )
+            .bind(&update.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for gone in stored.iter().filter(|s| !update.scopes.contains(s)) {
+                sqlx::query("DELETE FROM resource_scopes WHERE application_id = $1 AND scope = $2")
+                    .bind(&update.id)
+                    .bind(gone)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (position, scope) in update.scopes.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO resource_scopes (application_id, scope, position) \
+                     VALUES ($1, $2, $3) \
+                     ON CONFLICT (application_id, scope) DO UPDATE SET position = excluded.position",
+                )
+                .bind(&update.id)
+                .bind(scope)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            sqlx::query("DELETE FROM client_grants WHERE client_id = $1")
+                .bind(&update.id)
+                .execute(&mut *tx)
+                .await?;
+            for (position, (resource_id, scope)) in update.grants.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO client_grants (client_id, resource_id, scope, position) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&update.id)
+                .bind(resource_id)
+                .bind(scope)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            if update.drop_credentials {
+                sqlx::query("DELETE FROM client_secrets WHERE application_id = $1")
+                    .bind(&update.id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM client_certificates WHERE application_id = $1")
+                    .bind(&update.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a registration with everything that hangs on it (scopes and their grants,
+    /// its own grants, secrets, certificates, used assertion ids), with its audit record.
+    pub async fn delete_application(
+        &self,
+        application_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM applications WHERE id = $1")
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Adds a secret unless the client already has `max`; `false` (nothing written) if so.
+    pub async fn insert_client_secret(
+        &self,
+        application_id: &str,
+        secret: &NewSecret,
+        max: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO client_secrets (id, application_id, hash, info, created_at, \
+                 expires_at) SELECT $1, $2, $3, $4, $5, $6 \
+                 WHERE (SELECT COUNT(*) FROM client_secrets WHERE application_id = $2) < $7",
+            )
+            .bind(&secret.id)
+            .bind(application_id)
+            .bind(&secret.hash)
+            .bind(&secret.info)
+            .bind(audit.at)
+            .bind(secret.expires_at)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Adds a certificate unless the client already has `max`; `false` (nothing written) if
+    /// so. The same certificate twice is a uniqueness violation.
+    pub async fn insert_client_certificate(
+        &self,
+        application_id: &str,
+        certificate: &NewCertificate,
+        max: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
+                 created_at) SELECT $1, $2, $3, $4, $5 \
+                 WHERE (SELECT COUNT(*) FROM client_certificates WHERE application_id = $2) < $6",
+            )
+            .bind(&certificate.id)
+            .bind(application_id)
+            .bind(&certificate.der)
+            .bind(&certificate.sha256_thumbprint)
+            .bind(audit.at)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Removes one certificate of a client, named by its SHA-256 thumbprint; unless it is the
+    /// last one and `keep_one` is set. `false` when nothing was removed.
+    pub async fn delete_client_certificate(
+        &self,
+        application_id: &str,
+        sha256_thumbprint: &str,
+        keep_one: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(
+                "DELETE FROM client_certificates WHERE application_id = $1 \
+                 AND sha256_thumbprint = $2 AND (NOT $3 OR \
+                 (SELECT COUNT(*) FROM client_certificates WHERE application_id = $1) > 1)",
+            )
+            .bind(application_id)
+            .bind(sha256_thumbprint)
+            .bind(keep_one)
+            .execute(&mut *tx)
+            .await?;
+            if deleted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Adds an environment with its first signing key to a tenant.
+    pub async fn insert_environment(
+        &self,
+        tenant: &str,
+        env: &NewEnvironment,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            insert_environment_row(tenant, env, audit.at)
+                .execute(&mut *tx)
+                .await?;
+            insert_first_key_row(tenant, env, audit.at)
+                .execute(&mut *tx)
+                .await?;
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Adds a tenant with its environments, each with its first signing key.
+    pub async fn insert_tenant(
+        &self,
+        tenant: &str,
+        environments: &[NewEnvironment],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2)")
+                .bind(tenant)
+                .bind(audit.at)
+                .execute(&mut *tx)
+                .await?;
+            for env in environments {
+                insert_environment_row(tenant, env, audit.at)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_first_key_row(tenant, env, audit.at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Changes the display name of an environment; `false` when there is no such environment.
+    pub async fn rename_environment(
+        &self,
+        tenant: &str,
+        env: &str,
+        display_name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE environments SET display_name = $3 WHERE tenant = $1 AND name = $2",
+            )
+            .bind(tenant)
+            .bind(env)
+            .bind(display_name)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 }
@@ -1057,7 +1386,7 @@ pub struct AuditEntry {
 
 const APPLICATION_COLUMNS: &str = "SELECT id, tenant, environment, name, display_name, \
     is_resource, is_client, auth_method, token_lifetime_secs, client_credentials_enabled, \
-    created_at FROM applications";
+    created_at, notes FROM applications";
 
 /// The statement that records one audit entry, for either backend.
 fn insert_audit<'q, DB>(entry: &'q AuditEntry) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
@@ -1078,6 +1407,52 @@ where
     .bind(entry.action.as_str())
     .bind(entry.target.as_deref())
     .bind(entry.detail.as_str())
+}
+
+/// The statement that adds an environment to a tenant, for either backend.
+fn insert_environment_row<'q, DB>(
+    tenant: &'q str,
+    env: &'q NewEnvironment,
+    now: i64,
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO environments (tenant, name, display_name, sort_order, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant)
+    .bind(env.name.as_str())
+    .bind(env.display_name.as_str())
+    .bind(env.sort_order)
+    .bind(now)
+}
+
+/// The statement that stores a new environment's first signing key, for either backend.
+fn insert_first_key_row<'q, DB>(
+    tenant: &'q str,
+    env: &'q NewEnvironment,
+    now: i64,
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
+         created_at) VALUES ($1, $2, $3, $4, $5, 'primary', $6)",
+    )
+    .bind(env.key_kid.as_str())
+    .bind(tenant)
+    .bind(env.name.as_str())
+    .bind(env.key_alg.as_str())
+    .bind(env.key_der.as_slice())
+    .bind(now)
 }
 
 /// A database URL fit for a message: the password, if any, replaced.

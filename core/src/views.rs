@@ -151,3 +151,71 @@ pub struct SigningKeyView {
     pub activates_at: Option<i64>,
     pub retires_at: Option<i64>,
 }
+
+/// Everything the edit view of one registration shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationDetails {
+    pub name: String,
+    pub display_name: String,
+    pub notes: String,
+    pub kind: ApplicationKind,
+    /// The resource's scopes, in order; empty for a client only.
+    pub scopes: Vec<String>,
+    /// `{resource}:{scope}` strings a client requests, for a resource.
+    pub requestable_scopes: Vec<String>,
+    /// Names of the clients granted scopes of this resource.
+    pub granted_to: Vec<String>,
+    /// How the client authenticates; absent for a resource only.
+    pub auth_method: Option<crate::rules::ClientAuthMethod>,
+    pub grants: Vec<GrantInput>,
+    pub token_lifetime_secs: i64,
+    pub client_credentials_enabled: bool,
+    pub secrets: Vec<SecretView>,
+    pub certificates: Vec<CertificateView>,
+    /// The client's token URL, for a client.
+    pub token_url: Option<String>,
+}
+
+/// What the edit view saves: the whole editable state of a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationChanges {
+    pub display_name: String,
+    /// The technical name (client id, audience); renaming moves the token URL.
+    pub name: String,
+    pub notes: String,
+    pub is_resource: bool,
+    pub is_client: bool,
+    /// The resource's scopes, in order (ignored unless `is_resource`).
+    pub scopes: Vec<String>,
+    /// How the client authenticates (ignored unless `is_client`).
+    pub auth_method: crate::rules::ClientAuthMethod,
+    /// The client's grants (ignored unless `is_client`).
+    pub grants: Vec<GrantInput>,
+    pub token_lifetime_secs: i64,
+    pub client_credentials_enabled: bool,
+    /// Set once the administrator confirmed that clients lose grants of removed scopes.
+    pub confirm_grant_removal: bool,
+}
+
+/// A secret just added to a client: its listing, and its value when the server generated it,
+/// shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedSecret {
+    pub secret: SecretView,
+    pub value: Option<String>,
+}
+
+/// One recorded change, as the audit trail page lists it. Never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// Seconds since 1970.
+    pub at: i64,
+    /// The administrator (or automation client) who made the change.
+    pub actor: String,
+    pub environment: Option<String>,
+    /// What happened, e.g. `client_secret.added`.
+    pub action: String,
+    /// The registration (or environment, tenant, key) it happened to.
+    pub target: Option<String>,
+    pub detail: String,
+}

@@ -1,0 +1,3 @@
+-- Free-text notes on an application registration, kept for the administrators (PostgreSQL).
+
+ALTER TABLE applications ADD COLUMN notes TEXT NOT NULL DEFAULT '';

@@ -5,8 +5,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use fennec_app::api::{
-    CreateClient, CreateResource, CurrentAdmin, ListClientSecrets, RemoveClientSecret,
-    RotateSigningKey, SignIn, SignOut,
+    CreateClient, CreateResource, CurrentAdmin, ListClientSecrets, LoadApplication,
+    RemoveClientSecret, RotateSigningKey, SaveApplication, SignIn, SignOut,
 };
 use fennec_core::store::scratch::ScratchDatabase;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -176,6 +176,34 @@ async fn two_instances_on_one_database_act_as_one_server() {
     let issued: Value = token(&b, "backend", &form).await.json().await.unwrap();
     let header = jsonwebtoken::decode_header(issued["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+
+    // A grant withdrawn at A is refused by B straight away.
+    let which = json!({ "tenant": "acme", "env": "-", "app": "backend" });
+    let details = call(
+        &a,
+        &public_url,
+        LoadApplication::PATH,
+        Some(&session),
+        which,
+    )
+    .await;
+    let mut changes: Value = details.json().await.unwrap();
+    changes["is_resource"] = json!(false);
+    changes["is_client"] = json!(true);
+    changes["grants"] = json!([]);
+    changes["confirm_grant_removal"] = json!(false);
+    let save = json!({ "tenant": "acme", "env": "-", "app": "backend", "changes": changes });
+    let saved = call(&a, &public_url, SaveApplication::PATH, Some(&session), save).await;
+    assert_eq!(
+        saved.status(),
+        StatusCode::OK,
+        "{}",
+        saved.text().await.unwrap()
+    );
+    let withdrawn = token(&b, "backend", &form).await;
+    assert_eq!(withdrawn.status(), StatusCode::BAD_REQUEST);
+    let withdrawn: Value = withdrawn.json().await.unwrap();
+    assert_eq!(withdrawn["error"], "invalid_scope");
 
     // A secret removed at A is refused by B straight away.
     let which = json!({ "tenant": "acme", "env": "-", "app": "backend" });

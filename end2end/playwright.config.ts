@@ -20,6 +20,8 @@ export default defineConfig({
   projects: [
     { name: 'walkthrough', testMatch: /walkthrough\.spec\.ts/ },
     { name: 'private-key-jwt', testMatch: /private-key-jwt\.spec\.ts/, dependencies: ['walkthrough'] },
+    // Rotates the Production key and adds an environment, so it runs after the others.
+    { name: 'manage', testMatch: /manage\.spec\.ts/, dependencies: ['private-key-jwt'] },
   ],
   use: {
     baseURL,

@@ -46,12 +46,11 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
         }
     });
 
+    // A full page load, so that an edit view with unsaved changes can warn first.
     let switch_env = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev);
-        navigate(
-            &format!("/console/{}/{}/applications", tenant.get(), chosen),
-            Default::default(),
-        );
+        let url = format!("/console/{}/{}/applications", tenant.get(), chosen);
+        let _ = window().location().set_href(&url);
     };
 
     view! {
@@ -63,7 +62,6 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
                 </span>
                 <Suspense fallback=|| ()>
                     {move || {
-                        let switch_env = switch_env.clone();
                         Suspend::new(async move {
                         let environments = state.await.map(|s: ConsoleState| s.environments).unwrap_or_default();
                         let current = env.get();
@@ -72,7 +70,7 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
                                 "Environment"
                                 <select
                                     class="rounded bg-slate-800 px-2 py-1 text-white"
-                                    on:change=switch_env.clone()
+                                    on:change=switch_env
                                 >
                                     {environments
                                         .into_iter()
@@ -90,17 +88,27 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
                         }
                     })}}
                 </Suspense>
+                // Full page loads, so that an edit view with unsaved changes can warn first.
                 <a
                     class="text-sm underline hover:text-sky-200 focus:outline-none focus:ring-2 focus:ring-sky-400"
+                    rel="external"
                     href=move || format!("/console/{}/{}/applications", tenant.get(), env.get())
                 >
                     "Applications"
                 </a>
                 <a
                     class="text-sm underline hover:text-sky-200 focus:outline-none focus:ring-2 focus:ring-sky-400"
+                    rel="external"
                     href=move || format!("/console/{}/{}/settings", tenant.get(), env.get())
                 >
                     "Environment settings"
+                </a>
+                <a
+                    class="text-sm underline hover:text-sky-200 focus:outline-none focus:ring-2 focus:ring-sky-400"
+                    rel="external"
+                    href=move || format!("/console/{}/{}/audit", tenant.get(), env.get())
+                >
+                    "Audit trail"
                 </a>
                 <button
                     type="button"

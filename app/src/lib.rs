@@ -59,6 +59,14 @@ pub fn App() -> impl IntoView {
                     view=pages::client_wizard::ClientWizard
                 />
                 <Route
+                    path=path!("/console/:tenant/:env/applications/:app")
+                    view=pages::application_edit::ApplicationEdit
+                />
+                <Route
+                    path=path!("/console/:tenant/:env/audit")
+                    view=pages::audit::AuditTrail
+                />
+                <Route
                     path=path!("/console/:tenant/:env/settings")
                     view=pages::settings::EnvironmentSettings
                 />

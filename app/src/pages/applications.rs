@@ -75,6 +75,7 @@ fn ApplicationList() -> impl IntoView {
 
 #[component]
 fn ApplicationTable(list: Vec<ApplicationSummary>, filter: RwSignal<String>) -> impl IntoView {
+    let (tenant, env) = use_tenant_env();
     if list.is_empty() {
         return view! {
             <p class="rounded border border-dashed border-slate-300 p-6 text-slate-600">
@@ -107,7 +108,12 @@ fn ApplicationTable(list: Vec<ApplicationSummary>, filter: RwSignal<String>) -> 
             <tbody>
                 <For each=visible key=|a| a.name.clone() let:app>
                     <tr class="border-t border-slate-200 text-sm" data-testid=format!("application-{}", app.name)>
-                        <td class="px-3 py-2 font-medium">{app.display_name.clone()}</td>
+                        <td class="px-3 py-2 font-medium">
+                            <a class="text-sky-800 underline hover:text-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-300"
+                                href=format!("/console/{}/{}/applications/{}", tenant.get_untracked(), env.get_untracked(), app.name)>
+                                {app.display_name.clone()}
+                            </a>
+                        </td>
                         <td class="px-3 py-2"><code>{app.name.clone()}</code></td>
                         <td class="px-3 py-2"><KindBadge kind=app.kind /></td>
                         <td class="px-3 py-2 text-slate-600">

@@ -153,7 +153,7 @@ fn ClientForm() -> impl IntoView {
 
 /// One resource's scopes as checkboxes.
 #[component]
-fn GrantPicker(
+pub fn GrantPicker(
     resource: ResourceOption,
     selected: RwSignal<Vec<(String, String)>>,
 ) -> impl IntoView {

@@ -1,6 +1,8 @@
 //! The console's pages, one module each.
 
+pub mod application_edit;
 pub mod applications;
+pub mod audit;
 pub mod certificates;
 pub mod client_wizard;
 pub mod home;

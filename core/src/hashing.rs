@@ -1,5 +1,6 @@
 //! Runs Argon2 off the async threads, a bounded number at a time, so floods cannot exhaust memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -20,6 +21,7 @@ pub enum HashingError {
 #[derive(Clone, Debug)]
 pub struct HashingLimiter {
     permits: Arc<Semaphore>,
+    runs: Arc<AtomicU64>,
 }
 
 impl HashingLimiter {
@@ -27,6 +29,7 @@ impl HashingLimiter {
     pub fn new(concurrency: usize) -> HashingLimiter {
         HashingLimiter {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            runs: Arc::default(),
         }
     }
 
@@ -34,6 +37,11 @@ impl HashingLimiter {
     pub fn per_core() -> HashingLimiter {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         HashingLimiter::new(cores)
+    }
+
+    /// How many pieces of hashing work have been started, for metrics and tests.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Runs `work` on the blocking pool once a permit is free.
@@ -47,6 +55,7 @@ impl HashingLimiter {
             .acquire_owned()
             .await
             .map_err(|_| HashingError::Closed)?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let result = tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);

@@ -17,6 +17,8 @@ pub mod names;
 #[cfg(feature = "pkcs12")]
 pub mod pkcs12;
 #[cfg(feature = "server")]
+pub mod proven;
+#[cfg(feature = "server")]
 pub mod request;
 #[cfg(feature = "server")]
 pub mod scope;

@@ -181,11 +181,39 @@ pub fn verify_secret_evenly(
     now: i64,
     decoy_hash: &str,
 ) -> bool {
-    if stored.iter().any(|c| is_candidate(c, presented, now)) {
-        return verify_secret(presented, stored, now);
+    matching_secret_evenly(presented, stored, now, decoy_hash).is_some()
+}
+
+/// Like [`verify_secret_evenly`], naming the stored secret that matched.
+pub fn matching_secret_evenly(
+    presented: &str,
+    stored: &[StoredSecret],
+    now: i64,
+    decoy_hash: &str,
+) -> Option<String> {
+    let mut candidates = stored
+        .iter()
+        .filter(|c| is_candidate(c, presented, now))
+        .peekable();
+    if candidates.peek().is_none() {
+        let _ = verify_password(presented, decoy_hash);
+        return None;
     }
-    let _ = verify_password(presented, decoy_hash);
-    false
+    candidates
+        .find(|c| verify_password(presented, &c.hash))
+        .map(|c| c.id.clone())
+}
+
+/// The stored secrets that `presented` may be at `now`: unexpired, with a matching hint or none.
+pub fn candidates<'a>(
+    presented: &str,
+    stored: &'a [StoredSecret],
+    now: i64,
+) -> Vec<&'a StoredSecret> {
+    stored
+        .iter()
+        .filter(|c| is_candidate(c, presented, now))
+        .collect()
 }
 
 fn is_candidate(candidate: &StoredSecret, presented: &str, now: i64) -> bool {

@@ -15,6 +15,7 @@ use crate::certificate::{parse_certificate, ClientCertificate};
 use crate::error::TokenError;
 use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
+use crate::proven::ProvenSecrets;
 use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
 use crate::rules::{self, ClientAuthMethod};
 use crate::scope::{resolve_scopes, split_scope_param, Grant};
@@ -50,6 +51,8 @@ pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
 /// Default wait between publishing a next signing key and its first signature, so that
 /// resource servers that cache the JWKS for up to a day fetch it in time.
 pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 86_400;
+/// Most clients whose proven secrets one process remembers (a few hundred bytes each).
+const PROVEN_SECRETS_LIMIT: usize = 200_000;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
@@ -167,6 +170,7 @@ pub struct Fennec {
     loaded_keys: Arc<Mutex<HashMap<String, Arc<LoadedKey>>>>,
     dummy_hash: Arc<str>,
     hashing: HashingLimiter,
+    proven: Arc<ProvenSecrets>,
     last_assertion_prune: Arc<std::sync::atomic::AtomicI64>,
 }
 
@@ -182,6 +186,7 @@ impl Fennec {
             loaded_keys: Arc::default(),
             dummy_hash: dummy_hash.into(),
             hashing: HashingLimiter::per_core(),
+            proven: Arc::new(ProvenSecrets::new(PROVEN_SECRETS_LIMIT)),
             last_assertion_prune: Arc::default(),
         })
     }
@@ -1018,6 +1023,7 @@ impl Fennec {
             target: Some(client.name.clone()),
             detail: format!("secret {secret_id}"),
         };
+        self.proven.forget(&client.id);
         match self
             .store
             .delete_client_secret(&client.id, secret_id, &audit)
@@ -1154,16 +1160,33 @@ impl Fennec {
             _ => Vec::new(),
         };
 
+        // A secret this process already proved skips Argon2; the memo is consulted only for
+        // the secrets just read as unexpired, so a removed or expired one never passes.
+        if let Some(app) = app.filter(|_| usable) {
+            let current = secret::candidates(presented.expose(), &stored, now);
+            if self.proven.check(&app.id, &current, presented.expose()) {
+                return Ok(Some(app.clone()));
+            }
+        }
+
         let decoy = self.dummy_hash.clone();
-        let verified = self
+        let to_check = presented.clone();
+        let matched = self
             .hashing
-            .run(move || secret::verify_secret_evenly(presented.expose(), &stored, now, &decoy))
+            .run(move || secret::matching_secret_evenly(to_check.expose(), &stored, now, &decoy))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "secret verification failed to run");
                 TokenError::ServerError
             })?;
-        Ok((usable && verified).then(|| app.cloned()).flatten())
+        match (app, matched) {
+            (Some(app), Some(secret_id)) if usable => {
+                self.proven
+                    .remember(&app.id, &secret_id, presented.expose());
+                Ok(Some(app.clone()))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Verifies a `private_key_jwt` assertion (SPEC 4.7) and uses up its `jti`.
@@ -1301,6 +1324,11 @@ impl Fennec {
             cache.insert(kid, loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// How many Argon2 hashes or verifications this process has started.
+    pub fn hashing_runs(&self) -> u64 {
+        self.hashing.runs()
     }
 
     /// Runs fallible hashing work through the bounded hashing pool.

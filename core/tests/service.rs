@@ -791,3 +791,63 @@ fn signing_algorithms_are_named_as_in_jose() {
         Err(ServiceError::Invalid(ref f)) if f[0].field == "alg"
     ));
 }
+
+#[tokio::test]
+async fn a_proven_secret_skips_argon2_until_it_is_removed() {
+    let (fennec, admin, _dir) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+    let after_first = fennec.hashing_runs();
+
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+    assert_eq!(
+        fennec.hashing_runs(),
+        after_first,
+        "the second request hashed nothing"
+    );
+
+    let wrong = format!("{secret}x");
+    assert_eq!(
+        token_kid(&fennec, &wrong, NOW).await.unwrap_err().code(),
+        "invalid_client"
+    );
+    assert_eq!(
+        fennec.hashing_runs(),
+        after_first + 1,
+        "a wrong secret is checked"
+    );
+
+    let secrets = fennec
+        .client_secret_list(&admin, "acme", "-", "worker")
+        .await
+        .unwrap();
+    fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", &secrets[0].id, NOW)
+        .await
+        .unwrap();
+    let refused = token_kid(&fennec, &secret, NOW).await.unwrap_err();
+    assert_eq!(refused.code(), "invalid_client");
+}
+
+#[tokio::test]
+async fn a_secret_removed_by_another_instance_stops_passing_here_at_once() {
+    let (fennec, admin, database) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+
+    // Another instance on the same database removes it; this one still remembers the proof.
+    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
+    let id = other
+        .client_secret_list(&admin, "acme", "-", "worker")
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    other
+        .remove_client_secret(&admin, "acme", "-", "worker", &id, NOW)
+        .await
+        .unwrap();
+
+    let refused = token_kid(&fennec, &secret, NOW).await.unwrap_err();
+    assert_eq!(refused.code(), "invalid_client");
+}

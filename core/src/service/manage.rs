@@ -252,6 +252,7 @@ impl Fennec {
             detail: detail.join("; "),
             ..audit
         };
+        self.proven.forget(&row.id);
         match self.store.update_application(&update, &audit).await {
             Ok(()) => {}
             Err(e) if e.is_unique_violation() => {
@@ -304,6 +305,7 @@ impl Fennec {
             detail,
             ..self.audit_entry(admin, tenant, env, "application.deleted", &row.name, now)
         };
+        self.proven.forget(&row.id);
         if !self.store.delete_application(&row.id, &audit).await? {
             return Err(ServiceError::NotFound(format!("The application {app}")));
         }

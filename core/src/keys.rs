@@ -6,9 +6,9 @@ use std::str::FromStr;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -136,13 +136,20 @@ pub fn jwks(keys: &[SigningKey]) -> Result<Value, KeyError> {
     Ok(json!({ "keys": keys }))
 }
 
-/// A signing key parsed once and ready to sign many tokens.
+/// A signing key parsed once and ready to sign many tokens: parsing an RSA key costs more than
+/// a signature, so it is not done again per token.
 #[derive(Clone)]
 pub struct LoadedKey {
     kid: String,
     alg: SigningAlg,
-    encoding_key: EncodingKey,
+    signer: std::sync::Arc<KeySigner>,
     public_jwk: Value,
+}
+
+/// The parsed private key of a [`LoadedKey`].
+enum KeySigner {
+    Rsa(aws_lc_rs::signature::RsaKeyPair),
+    Ec(EcdsaKeyPair),
 }
 
 impl fmt::Debug for LoadedKey {
@@ -159,20 +166,22 @@ impl LoadedKey {
     pub fn load(key: &SigningKey) -> Result<LoadedKey, KeyError> {
         let public = PublicKey::from_pkcs8(key.alg, &key.private_pkcs8_der)?;
 
-        let encoding_key = match key.alg {
-            // jsonwebtoken signs RSA with a bare PKCS#1 key; from a "PRIVATE KEY" PEM block
-            // it unwraps the PKCS#1 key that PKCS#8 carries inside.
-            SigningAlg::RS256 => {
-                EncodingKey::from_rsa_pem(pkcs8_pem(&key.private_pkcs8_der).as_bytes())
-                    .map_err(|_| KeyError::InvalidKey(key.alg))?
-            }
-            SigningAlg::ES256 => EncodingKey::from_ec_der(&key.private_pkcs8_der),
+        let invalid = |_| KeyError::InvalidKey(key.alg);
+        let signer = match key.alg {
+            SigningAlg::RS256 => KeySigner::Rsa(
+                aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&key.private_pkcs8_der)
+                    .map_err(invalid)?,
+            ),
+            SigningAlg::ES256 => KeySigner::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.private_pkcs8_der)
+                    .map_err(invalid)?,
+            ),
         };
 
         Ok(LoadedKey {
             kid: key.kid.clone(),
             alg: key.alg,
-            encoding_key,
+            signer: std::sync::Arc::new(signer),
             public_jwk: public.jwk(&key.kid, key.alg),
         })
     }
@@ -192,8 +201,27 @@ impl LoadedKey {
         &self.public_jwk
     }
 
-    pub(crate) fn encoding_key(&self) -> &EncodingKey {
-        &self.encoding_key
+    /// The JWS signature of `message` (RS256: RSASSA-PKCS1-v1_5 with SHA-256; ES256: the
+    /// fixed-size `r || s` form of RFC 7518 §3.4).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self.signer.as_ref() {
+            KeySigner::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| KeyError::InvalidKey(self.alg))?;
+                Ok(signature)
+            }
+            KeySigner::Ec(pair) => pair
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| KeyError::InvalidKey(self.alg)),
+        }
     }
 }
 
@@ -273,22 +301,10 @@ impl PublicKey {
     }
 }
 
-fn pkcs8_pem(der: &[u8]) -> String {
-    let encoded = STANDARD.encode(der);
-
-    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END PRIVATE KEY-----\n");
-
-    pem
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
     use std::sync::OnceLock;
 
     /// A throwaway 1024-bit RSA key made with `openssl genpkey` for this test only.

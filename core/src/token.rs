@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::Header;
 use serde::Serialize;
 use serde_json::Value;
@@ -73,7 +75,15 @@ pub fn mint_access_token(
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(key.kid().to_owned());
 
-    jsonwebtoken::encode(&header, &claims, key.encoding_key()).map_err(|_| TokenError::ServerError)
+    // JWS compact serialisation (RFC 7515 §7.1), signed with the key parsed once at load.
+    let encode = |part: &[u8]| URL_SAFE_NO_PAD.encode(part);
+    let header = serde_json::to_vec(&header).map_err(|_| TokenError::ServerError)?;
+    let claims = serde_json::to_vec(&claims).map_err(|_| TokenError::ServerError)?;
+    let message = format!("{}.{}", encode(&header), encode(&claims));
+    let signature = key
+        .sign(message.as_bytes())
+        .map_err(|_| TokenError::ServerError)?;
+    Ok(format!("{message}.{}", encode(&signature)))
 }
 
 /// The token endpoint's JSON success body (SPEC 4.10); the token is redacted in `Debug`.

@@ -203,7 +203,7 @@ impl LoadedKey {
 
     /// The JWS signature of `message` (RS256: RSASSA-PKCS1-v1_5 with SHA-256; ES256: the
     /// fixed-size `r || s` form of RFC 7518 §3.4).
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         match self.signer.as_ref() {
             KeySigner::Rsa(pair) => {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the token endpoint benchmark (not part of the tests): builds a release fennec and the
+# benchmark driver, then prints one line per case. BENCH_SECONDS sets each case's length.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing Debian's wrk, the load generator"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y wrk
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fennec/target}"
+cargo build --release -p fennec-server --bin fennec --example bench
+exec "$CARGO_TARGET_DIR/release/examples/bench" "$CARGO_TARGET_DIR/release/fennec"

@@ -1,0 +1,408 @@
+//! The token endpoint benchmark: seeds a database, starts a release `fennec`, drives it with
+//! `wrk` over loopback and prints one line per case. Run it with `scripts/bench.sh`.
+// Printing its figures is what this program is for; the server itself logs with tracing.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use fennec_core::keys::{LoadedKey, SigningAlg, SigningKey};
+use fennec_core::rules::ClientAuthMethod;
+use fennec_core::secret::{self, Secret};
+use fennec_core::service::{Admin, Fennec, NewClientInput, NewResourceInput, SetupInput};
+use fennec_core::store::{AuditEntry, NewApplication, NewSecret, Store};
+use fennec_core::views::GrantInput;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+const PORT: u16 = 18_931;
+const WARM_CLIENTS: usize = 10;
+const COLD_CLIENTS: usize = 1_000;
+const ASSERTIONS: usize = 120_000;
+
+/// What one wrk run measured.
+struct Measured {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let binary = PathBuf::from(args.get(1).expect("usage: bench <path to release fennec>"));
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+        let bound = signing_rate(alg);
+        println!(
+            "in-process {alg} signing on one core: {bound:.0} tokens/s; two-core bound {:.0}",
+            bound * 2.0
+        );
+        for registered in [10usize, 100_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let seeded = runtime.block_on(seed(dir.path(), alg, registered));
+            let server = start(&binary, dir.path());
+            let idle_rss = rss_kib(&server, "VmRSS");
+
+            let cases: Vec<(&str, Vec<String>)> = vec![
+                ("client_secret_post warm", seeded.post.clone()),
+                ("client_secret_basic warm", seeded.basic.clone()),
+                ("private_key_jwt", seeded.assertions.clone()),
+                ("client_secret_post cold", seeded.cold.clone()),
+            ];
+            for (name, lines) in cases {
+                let cold = name.ends_with("cold");
+                let duration = if cold { seconds.min(5) } else { seconds };
+                let m = drive(dir.path(), &lines, duration);
+                println!(
+                    "{name:<26} {alg} registered={registered:<6} {:>7.0} req/s  p50 {:>6.2} ms  \
+                     p99 {:>6.2} ms  errors {:<4} peak RSS {:>4} MB  {:>3.0}% of two-core bound",
+                    m.rate,
+                    m.p50_ms,
+                    m.p99_ms,
+                    m.errors,
+                    rss_kib(&server, "VmHWM") / 1024,
+                    100.0 * m.rate / (bound * 2.0)
+                );
+            }
+            println!(
+                "server RSS at idle: {} MB ({alg}, {registered} registered clients)",
+                idle_rss / 1024
+            );
+        }
+    }
+}
+
+/// Tokens one core mints in a second with a freshly generated key of `alg`.
+fn signing_rate(alg: SigningAlg) -> f64 {
+    let key = LoadedKey::load(&SigningKey::generate(alg).unwrap()).unwrap();
+    let message = vec![b'x'; 400];
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        key.sign(&message).unwrap();
+        count += 1;
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Request lines for wrk: `authorization-header|form-body` (the header may be empty).
+struct Seeded {
+    post: Vec<String>,
+    basic: Vec<String>,
+    assertions: Vec<String>,
+    cold: Vec<String>,
+}
+
+async fn seed(dir: &Path, alg: SigningAlg, registered: usize) -> Seeded {
+    let url = format!("sqlite://{}", dir.join("fennec.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let fennec = Fennec::new(store.clone(), &format!("http://127.0.0.1:{PORT}")).unwrap();
+    let now = fennec_server::now();
+    let token = fennec.prepare_setup(now).await.unwrap().unwrap();
+    let setup = SetupInput {
+        token,
+        username: "admin".into(),
+        password: Secret::from_presented("a long enough password".into()),
+        tenant: "acme".into(),
+    };
+    fennec.complete_setup(setup, now).await.unwrap();
+    let admin = Admin {
+        id: String::new(),
+        username: "admin".into(),
+    };
+    if alg == SigningAlg::ES256 {
+        fennec
+            .rotate_signing_key(&admin, "acme", "-", Some(alg), 0, now)
+            .await
+            .unwrap();
+    }
+    let resource = NewResourceInput {
+        display_name: "Party API 2".into(),
+        name: "party-api2".into(),
+        scopes: vec!["read1".into()],
+    };
+    fennec
+        .create_resource(&admin, "acme", "-", resource, now)
+        .await
+        .unwrap();
+
+    let grants = || {
+        vec![GrantInput {
+            resource: "party-api2".into(),
+            scopes: vec!["read1".into()],
+        }]
+    };
+    let create = |name: String, method: ClientAuthMethod, certificates: Vec<String>| {
+        let input = NewClientInput {
+            display_name: name.clone(),
+            name,
+            auth_method: method,
+            grants: grants(),
+            certificates,
+        };
+        let fennec = fennec.clone();
+        let admin = admin.clone();
+        async move {
+            fennec
+                .create_client(&admin, "acme", "-", input, now)
+                .await
+                .unwrap()
+        }
+    };
+
+    let scope = "scope=party-api2%3Aread1&grant_type=client_credentials";
+    let mut post = Vec::new();
+    let mut basic = Vec::new();
+    for i in 0..WARM_CLIENTS {
+        let c = create(
+            format!("post-{i}"),
+            ClientAuthMethod::ClientSecretPost,
+            vec![],
+        )
+        .await;
+        let secret = c.secret.unwrap();
+        post.push(format!(
+            "|{scope}&client_id={}&client_secret={secret}",
+            c.client_id
+        ));
+        let c = create(
+            format!("basic-{i}"),
+            ClientAuthMethod::ClientSecretBasic,
+            vec![],
+        )
+        .await;
+        let pair = STANDARD.encode(format!("{}:{}", c.client_id, c.secret.unwrap()));
+        basic.push(format!("Basic {pair}|{scope}"));
+    }
+
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["bench.example.test".into()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    create(
+        "signer".into(),
+        ClientAuthMethod::PrivateKeyJwt,
+        vec![STANDARD.encode(cert.der())],
+    )
+    .await;
+    let signing_key = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+    let audience = format!("http://127.0.0.1:{PORT}/acme/-/");
+    let assertions = (0..ASSERTIONS)
+        .map(|i| {
+            let claims = json!({
+                "iss": "signer", "sub": "signer", "aud": audience,
+                "jti": format!("bench-{i}"), "iat": now, "exp": now + 3_000,
+            });
+            let jwt = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signing_key)
+                .unwrap();
+            format!(
+                "|{scope}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-\
+                 type%3Ajwt-bearer&client_assertion={jwt}"
+            )
+        })
+        .collect();
+
+    // Cold clients and the filler registrations share one real Argon2id hash of their secret,
+    // so that seeding 100,000 clients takes seconds rather than an hour.
+    let resource_id = store
+        .application("acme", "-", "party-api2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let shared = Secret::generate();
+    let shared_hash = secret::hash_secret(&shared).unwrap();
+    let extra = registered
+        .saturating_sub(2 * WARM_CLIENTS + 1)
+        .max(COLD_CLIENTS);
+    let mut cold = Vec::new();
+    for i in 0..extra {
+        let name = format!("filler-{i}");
+        if i < COLD_CLIENTS {
+            cold.push(format!(
+                "|{scope}&client_id={name}&client_secret={}",
+                shared.expose()
+            ));
+        }
+        insert_client(&store, &name, &shared_hash, &resource_id, now).await;
+    }
+    Seeded {
+        post,
+        basic,
+        assertions,
+        cold,
+    }
+}
+
+async fn insert_client(store: &Store, name: &str, hash: &str, resource_id: &str, now: i64) {
+    let app = NewApplication {
+        id: format!("bench-{name}"),
+        tenant: "acme".into(),
+        environment: "-".into(),
+        name: name.into(),
+        display_name: name.into(),
+        is_resource: false,
+        is_client: true,
+        auth_method: Some("client_secret_post".into()),
+        token_lifetime_secs: 3_600,
+        scopes: vec![],
+        grants: vec![(resource_id.to_string(), "read1".to_string())],
+        secret: Some(NewSecret {
+            id: format!("secret-{name}"),
+            hash: hash.into(),
+            info: None,
+            expires_at: None,
+        }),
+        certificates: vec![],
+        created_at: now,
+    };
+    let audit = AuditEntry {
+        at: now,
+        actor: "bench".into(),
+        tenant: Some("acme".into()),
+        environment: Some("-".into()),
+        action: "client.created".into(),
+        target: Some(name.into()),
+        detail: "benchmark filler".into(),
+    };
+    store.insert_application(&app, &audit).await.unwrap();
+}
+
+fn start(binary: &Path, dir: &Path) -> Server {
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let child = Command::new(binary)
+        .arg("serve")
+        .env("FENNEC_LISTEN", format!("127.0.0.1:{PORT}"))
+        .env("FENNEC_DATA_DIR", dir)
+        .env("FENNEC_SITE_ROOT", &site)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the fennec binary starts");
+    let server = Server { child };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("fennec did not start");
+}
+
+/// The server's memory figure `field` (`VmRSS` now, `VmHWM` peak) in KiB.
+fn rss_kib(server: &Server, field: &str) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs wrk for `seconds` with 2 threads and 16 connections, each request one of `lines`
+/// (every line used at most once per run where there are enough of them).
+fn drive(dir: &Path, lines: &[String], seconds: u64) -> Measured {
+    let requests = dir.join("requests.txt");
+    let mut file = std::fs::File::create(&requests).unwrap();
+    for line in lines {
+        writeln!(file, "{line}").unwrap();
+    }
+    let script = dir.join("requests.lua");
+    std::fs::write(&script, LUA).unwrap();
+    let output = Command::new("wrk")
+        .args(["-t2", "-c16", &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{PORT}/acme/-/oauth/token"))
+        .env("BENCH_REQUESTS", &requests)
+        .output()
+        .expect("wrk runs (scripts/bench.sh installs it)");
+    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+}
+
+fn parse_wrk(text: &str) -> Measured {
+    let number_after = |label: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.trim_start().starts_with(label))?;
+        line.trim_start()[label.len()..]
+            .split_whitespace()
+            .next()
+            .map(to_ms_or_number)
+    };
+    let errors = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64
+        + text
+            .lines()
+            .find(|l| l.trim_start().starts_with("Socket errors:"))
+            .map(|l| {
+                l.split(|c: char| !c.is_ascii_digit())
+                    .filter_map(|n| n.parse::<u64>().ok())
+                    .sum::<u64>()
+            })
+            .unwrap_or(0);
+    Measured {
+        rate: number_after("Requests/sec:").unwrap_or(0.0),
+        p50_ms: number_after("50%").unwrap_or(f64::NAN),
+        p99_ms: number_after("99%").unwrap_or(f64::NAN),
+        errors,
+    }
+}
+
+/// `1.23ms`, `456.00us` and `1.02s` in milliseconds; plain numbers as they are.
+fn to_ms_or_number(value: &str) -> f64 {
+    let split = value
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => number / 1_000.0,
+        "ms" => number,
+        "s" => number * 1_000.0,
+        "m" => number * 60_000.0,
+        _ => number,
+    }
+}
+
+/// Each wrk thread walks its own share of the request lines, so single-use assertions are
+/// never sent twice.
+const LUA: &str = r#"
+local lines = {}
+for line in io.lines(os.getenv("BENCH_REQUESTS")) do lines[#lines + 1] = line end
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
+local i = 0
+function request()
+  local n = #lines
+  local index = ((offset + i * 2) % n) + 1
+  i = i + 1
+  local auth, body = lines[index]:match("^(.-)|(.*)$")
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  if auth ~= "" then headers["Authorization"] = auth end
+  return wrk.format("POST", nil, headers, body)
+end
+"#;

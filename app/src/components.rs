@@ -46,7 +46,11 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
         }
     });
 
-    // A full page load, so that an edit view with unsaved changes can warn first.
+    // Full page loads, so that an edit view with unsaved changes can warn first.
+    let switch_tenant = move |ev: leptos::ev::Event| {
+        let url = format!("/console/{}/-/applications", event_target_value(&ev));
+        let _ = window().location().set_href(&url);
+    };
     let switch_env = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev);
         let url = format!("/console/{}/{}/applications", tenant.get(), chosen);
@@ -57,9 +61,34 @@ pub fn ConsoleFrame(children: ChildrenFn) -> impl IntoView {
         <header class="bg-slate-900 text-white">
             <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-4 px-4 py-3">
                 <a href="/console" class="text-lg font-semibold">"Fennec"</a>
-                <span class="rounded bg-slate-700 px-2 py-1 text-sm" data-testid="tenant-name">
-                    "Tenant: " {move || tenant.get()}
-                </span>
+                <Suspense fallback=move || view! {
+                    <span class="rounded bg-slate-700 px-2 py-1 text-sm" data-testid="tenant-name">
+                        "Tenant: " {move || tenant.get()}
+                    </span>
+                }>
+                    {move || Suspend::new(async move {
+                        let tenants = state.await.map(|s: ConsoleState| s.admin.tenants).unwrap_or_default();
+                        let current = tenant.get();
+                        if tenants.len() < 2 {
+                            return view! {
+                                <span class="rounded bg-slate-700 px-2 py-1 text-sm" data-testid="tenant-name">
+                                    "Tenant: " {current}
+                                </span>
+                            }.into_any();
+                        }
+                        view! {
+                            <label class="flex items-center gap-2 text-sm" data-testid="tenant-name">
+                                "Tenant"
+                                <select class="rounded bg-slate-800 px-2 py-1 text-white" on:change=switch_tenant>
+                                    {tenants.into_iter().map(|t| {
+                                        let selected = t == current;
+                                        view! { <option value=t.clone() selected=selected>{t.clone()}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                        }.into_any()
+                    })}
+                </Suspense>
                 <Suspense fallback=|| ()>
                     {move || {
                         Suspend::new(async move {

@@ -14,6 +14,9 @@ pub enum ConsoleError {
     Fields(Vec<FieldError>),
     #[error("Your session has ended. Please sign in.")]
     SignedOut,
+    /// The change takes something away from others, named in the message; it can be confirmed.
+    #[error("{0}")]
+    NeedsConfirmation(String),
     #[error("The server could not be reached: {0}")]
     Transport(String),
 }

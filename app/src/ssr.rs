@@ -106,6 +106,7 @@ pub fn map_error(error: ServiceError) -> ConsoleError {
     match error {
         ServiceError::Invalid(fields) => ConsoleError::Fields(fields),
         ServiceError::Unauthenticated => ConsoleError::SignedOut,
+        ServiceError::NeedsConfirmation(message) => ConsoleError::NeedsConfirmation(message),
         ServiceError::Internal(cause) => {
             tracing::error!(error = %cause, "console operation failed");
             ConsoleError::Message(ServiceError::Internal(cause).to_string())

@@ -11,24 +11,52 @@ pub const ARGON2_MEMORY_MIB: usize = 19;
 /// Why hashing work did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum HashingError {
-    #[error("the hashing worker failed: {0}")]
-    Worker(#[from] tokio::task::JoinError),
+    #[error("the hashing work panicked or its worker stopped")]
+    Worker,
     #[error("the hashing limiter was closed")]
     Closed,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 /// A bounded pool for CPU- and memory-heavy hashing; excess work waits its turn.
+///
+/// The work runs on a few threads of its own rather than on tokio's blocking pool: each
+/// Argon2 verification allocates about 19 MiB, and the allocator keeps such memory per thread,
+/// so spreading the work over the blocking pool's many threads would grow the process far
+/// beyond the few verifications that ever run at once.
 #[derive(Clone, Debug)]
 pub struct HashingLimiter {
     permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     runs: Arc<AtomicU64>,
 }
 
 impl HashingLimiter {
-    /// A limiter letting `concurrency` hashes run at once (at least one).
+    /// A limiter letting `concurrency` hashes run at once (at least one), each on a worker
+    /// thread of its own; the threads end when the last clone of the limiter is dropped.
     pub fn new(concurrency: usize) -> HashingLimiter {
+        let concurrency = concurrency.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..concurrency {
+            let queue = queue.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("fennec-hashing-{n}"))
+                .spawn(move || loop {
+                    let next = match queue.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+        }
         HashingLimiter {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            jobs,
             runs: Arc::default(),
         }
     }
@@ -44,25 +72,28 @@ impl HashingLimiter {
         self.runs.load(Ordering::Relaxed)
     }
 
-    /// Runs `work` on the blocking pool once a permit is free.
+    /// Runs `work` on a hashing thread once one is free.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashingError> {
-        let permit = self
+        let _permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashingError::Closed)?;
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let result = tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop(permit);
-            result
-        })
-        .await?;
-        Ok(result)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = reply.send(result);
+        });
+        self.jobs.send(job).map_err(|_| HashingError::Closed)?;
+        match answer.await {
+            Ok(Ok(result)) => Ok(result),
+            _ => Err(HashingError::Worker),
+        }
     }
 }
 
@@ -98,6 +129,16 @@ mod tests {
         }
 
         assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn work_that_panics_is_an_error_and_the_worker_goes_on() {
+        let limiter = HashingLimiter::new(1);
+
+        let failed = limiter.run(|| panic!("a broken hash")).await;
+        assert!(matches!(failed, Err(HashingError::Worker)));
+
+        assert_eq!(limiter.run(|| 7).await.unwrap(), 7);
     }
 
     #[tokio::test]

@@ -932,7 +932,7 @@ impl Fennec {
             environment: Some(env.to_string()),
             action: "signing_key.rotation_started".into(),
             target: Some(key.kid.clone()),
-            detail: format!("{alg} key published, signs from {activates_at}"),
+            detail: format!("{alg} key published, signs from {}", utc(activates_at)),
         };
         if !self
             .store
@@ -1350,6 +1350,17 @@ impl Fennec {
     fn cached_key(&self, kid: &str) -> Option<Arc<LoadedKey>> {
         self.loaded_keys.lock().ok()?.get(kid).cloned()
     }
+}
+
+/// A time in seconds since 1970 as an RFC 3339 UTC timestamp, for audit details.
+pub(crate) fn utc(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
 }
 
 /// A signing algorithm as an administrator names it: `RS256` or `ES256` (SPEC 5.1).

@@ -193,7 +193,8 @@ pub struct ApplicationChanges {
     pub grants: Vec<GrantInput>,
     pub token_lifetime_secs: i64,
     pub client_credentials_enabled: bool,
-    /// Set once the administrator confirmed that clients lose grants of removed scopes.
+    /// Set once the administrator confirmed what the change does to clients: they lose the
+    /// grants of removed scopes, or must ask a renamed resource by its new name.
     pub confirm_grant_removal: bool,
 }
 

@@ -704,3 +704,30 @@ async fn the_audit_trail_lists_changes_newest_first_and_filters_by_registration(
         .iter()
         .all(|e| e.target.as_deref() == Some("backend")));
 }
+
+#[tokio::test]
+async fn renaming_a_granted_resource_asks_first_and_keeps_the_grants() {
+    let world = world().await;
+    let mut changes = changes_of(&world, "party-api2").await;
+    changes.name = "party-api3".into();
+
+    let asked = update(&world, "party-api2", changes.clone()).await;
+    assert!(
+        matches!(asked, Err(ServiceError::NeedsConfirmation(ref m)) if m.contains("backend")),
+        "{asked:?}"
+    );
+    assert_eq!(changes_of(&world, "party-api2").await.name, "party-api2");
+
+    changes.confirm_grant_removal = true;
+    update(&world, "party-api2", changes).await.unwrap();
+    let issued = token(
+        &world.fennec,
+        "backend",
+        &world.secret,
+        "party-api3:read1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(issued["scope"], "party-api3:read1");
+}

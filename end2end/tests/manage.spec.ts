@@ -87,6 +87,18 @@ test('an edit renames a client, keeps its secret and grants, and moves its token
   expect((await tokenByPost(request, 'stock-sync', secret)).status()).toBe(401);
 });
 
+test('a client edit view is always rendered whole by the server', async ({ page }) => {
+  await signIn(page);
+  for (let i = 0; i < 12; i++) {
+    const answer = await page.request.get(`/console/${tenant}/-/applications/stock-sync-2`);
+    expect(answer.status()).toBe(200);
+    // A render that failed half-way ends the stream early: no end of document, no secrets list.
+    const body = await answer.text();
+    expect(body).toContain('</html>');
+    expect(body).toContain('data-testid="secret-list"');
+  }
+});
+
 test('unsaved changes are not dropped silently', async ({ page }) => {
   await signIn(page);
   await openEdit(page, '-', 'stock-sync-2');
@@ -224,6 +236,8 @@ test('a rotation keeps a verifier that caches the JWKS accepting fresh tokens', 
   await page.getByRole('button', { name: 'Rotate' }).click();
   await expect(page.getByTestId('rotate-status')).toContainText('published');
   await expect(page.getByTestId('key-next')).toHaveCount(1);
+  await page.getByRole('button', { name: 'Rotate' }).click();
+  await expect(page.getByTestId('rotate-error')).toContainText('already under way');
 
   // The verifier fetches the keys once, after the next key was published, and never again.
   const cached = createLocalJWKSet(await (await request.get(jwksUrl)).json());
@@ -277,4 +291,20 @@ test('each change is in the audit trail, newest first, filtered by registration'
   await page.getByLabel('Registration').fill('inventory-api');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page.getByTestId('audit-entries')).toContainText('application.deleted');
+});
+
+test('another tenant is created and the header switches between tenants', async ({ page }) => {
+  await signIn(page);
+  await page.goto(`/console/${tenant}/-/settings`);
+  await hydrated(page);
+  await page.getByLabel('New tenant name').fill('Zeta');
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await expect(page).toHaveURL(`${baseURL}/console/zeta/-/applications`);
+  await hydrated(page);
+  await expect(page.getByText('No applications yet.', { exact: false })).toBeVisible();
+
+  await page.getByTestId('tenant-name').getByRole('combobox').selectOption(tenant);
+  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/-/applications`);
+  await hydrated(page);
+  await expect(page.getByTestId('application-stock-sync-2')).toBeVisible();
 });

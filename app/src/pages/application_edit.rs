@@ -63,6 +63,7 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
     let (tenant, env) = use_tenant_env();
     let navigate = use_navigate();
     let original_name = details.name.clone();
+    let was_client = details.auth_method.is_some();
     let display_name = RwSignal::new(details.display_name.clone());
     let name = RwSignal::new(details.name.clone());
     let notes = RwSignal::new(details.notes.clone());
@@ -130,7 +131,7 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let confirmation = Signal::derive(move || match error.get() {
-        Some(ConsoleError::Message(m)) if m.contains("Confirm") => Some(m),
+        Some(ConsoleError::NeedsConfirmation(m)) => Some(m),
         _ => None,
     });
     let server_field = move |field: &'static str| server_field_error(error, field);
@@ -141,8 +142,11 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
         Effect::new(move |_| {
             if let Some(Ok(saved)) = save.value().get() {
                 initial.set(untrack(|| changes(false)));
-                if saved.name != original_name {
-                    let url = format!("{}/{}", list_url(), saved.name);
+                let url = format!("{}/{}", list_url(), saved.name);
+                // Becoming or ceasing to be a client changes which sections the page has.
+                if saved.auth_method.is_some() != was_client {
+                    let _ = window().location().set_href(&url);
+                } else if saved.name != original_name {
                     navigate(&url, Default::default());
                 }
             }
@@ -215,7 +219,11 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
                     hint="The client ID and audience. Renaming keeps secrets, certificates and grants." />
                 <Show when=move || renamed.get()>
                     <p class="mb-4 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" role="status" data-testid="rename-warning">
-                        "Saving moves the token URL to the new name; clients and resource servers that use the old name must change too."
+                        {move || match (is_client.get(), is_resource.get()) {
+                            (true, false) => "Saving moves the token URL to the new name; the client must use the new client ID and URL.",
+                            (false, true) => "Saving changes the audience of this API's tokens and the scope strings clients request; clients and the API must change too.",
+                            _ => "Saving moves the token URL and changes the audience and scope strings; clients and the API must change too.",
+                        }}
                     </p>
                 </Show>
                 <fieldset class="mb-4">
@@ -234,18 +242,25 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
                 <fieldset class="mb-4 rounded border border-slate-200 bg-white p-4" data-testid="resource-tab">
                     <legend class="px-1 text-sm font-medium">"Resource scopes"</legend>
                     <For each=move || rows.get() key=|r| r.id let:row>
-                        <div class="mb-2 flex items-center gap-2">
-                            <label class="flex-1 text-sm">
-                                <span class="sr-only">{format!("Scope {}", row.id + 1)}</span>
-                                <input type="text" bind:value=row.value aria-label="Scope"
-                                    class="w-full rounded border border-slate-300 px-3 py-1" />
-                            </label>
-                            <button type="button" class=SECONDARY_BUTTON
-                                aria-label=move || format!("Remove scope {}", row.value.get())
-                                on:click=move |_| rows.update(|r| r.retain(|x| x.id != row.id))>
-                                "Remove"
-                            </button>
-                        </div>
+                        {
+                            let id = row.id;
+                            let number = move || rows.with(|r| r.iter().position(|x| x.id == id).map_or(0, |p| p + 1));
+                            view! {
+                                <div class="mb-2 flex items-center gap-2">
+                                    <input type="text" bind:value=row.value
+                                        aria-label=move || format!("Scope {}", number())
+                                        class="flex-1 rounded border border-slate-300 px-3 py-1" />
+                                    <button type="button" class=SECONDARY_BUTTON
+                                        aria-label=move || match row.value.get().trim() {
+                                            "" => format!("Remove scope {} (empty)", number()),
+                                            value => format!("Remove scope {value}"),
+                                        }
+                                        on:click=move |_| rows.update(|r| r.retain(|x| x.id != id))>
+                                        "Remove"
+                                    </button>
+                                </div>
+                            }
+                        }
                     </For>
                     <button type="button" class=SECONDARY_BUTTON on:click=add_row>"Add scope"</button>
                     <p class="mt-1 text-sm text-red-700" role="alert">{move || server_field("scopes").get()}</p>

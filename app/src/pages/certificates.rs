@@ -14,10 +14,27 @@ use crate::components::{format_timestamp, now_secs, TextField};
 pub const MAX_CERTIFICATES: usize = 4;
 
 /// Drop zone, PKCS#12 password and the list of accepted certificates.
+///
+/// It holds browser `File` handles, which live on the browser's one thread, so it is drawn
+/// only once the page runs in the browser, never while the server renders the page.
 #[component]
 pub fn CertificateUpload(
     certificates: RwSignal<Vec<CertificateView>>,
     #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let in_browser = RwSignal::new(false);
+    Effect::new(move |_| in_browser.set(true));
+    view! {
+        <Show when=move || in_browser.get() fallback=|| view! { <p class="mb-4 text-sm text-slate-600">"Loading the certificate upload…"</p> }>
+            <CertificateDropZone certificates error />
+        </Show>
+    }
+}
+
+#[component]
+fn CertificateDropZone(
+    certificates: RwSignal<Vec<CertificateView>>,
+    error: Signal<Option<String>>,
 ) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let problems = RwSignal::new(Vec::<String>::new());

@@ -5,8 +5,9 @@ use fennec_core::views::SigningKeyView;
 use leptos::prelude::*;
 
 use crate::api::{
-    create_environment, create_tenant, list_signing_keys, load_strict_assertion_audience,
-    rename_environment, rotate_signing_key, save_strict_assertion_audience,
+    create_environment, create_tenant, list_signing_keys, load_console_state,
+    load_strict_assertion_audience, rename_environment, rotate_signing_key,
+    save_strict_assertion_audience,
 };
 use crate::components::{
     format_timestamp, server_field_error, use_tenant_env, ConsoleFrame, FormError, TextField,
@@ -24,6 +25,9 @@ pub fn EnvironmentSettings() -> impl IntoView {
         </ConsoleFrame>
     }
 }
+
+/// Longest grace period the form offers: the 30 days the server allows.
+const MAX_GRACE_MINUTES: i64 = 30 * 24 * 60;
 
 /// The published signing keys and the "Rotate" form (SPEC 5.1).
 #[component]
@@ -55,7 +59,7 @@ fn SigningKeys() -> impl IntoView {
                 .trim()
                 .parse::<i64>()
                 .ok()
-                .filter(|m| *m >= 0)
+                .filter(|m| (0..=MAX_GRACE_MINUTES).contains(m))
                 .map(|m| m * 60),
         };
         match grace {
@@ -63,7 +67,9 @@ fn SigningKeys() -> impl IntoView {
                 grace_error.set(None);
                 rotate.dispatch((alg.get(), secs));
             }
-            None => grace_error.set(Some("Give the grace period in whole minutes.".into())),
+            None => grace_error.set(Some(format!(
+                "Give the grace period in whole minutes, 0 to {MAX_GRACE_MINUTES}."
+            ))),
         }
     };
 
@@ -80,6 +86,9 @@ fn SigningKeys() -> impl IntoView {
             </Transition>
             <form on:submit=submit class="mt-4 rounded border border-slate-200 bg-white p-4">
                 <FormError error=Signal::derive(move || error.get().filter(|e| e.field("grace").is_none())) />
+                <p class="mb-2 text-sm text-red-700" role="alert" data-testid="rotate-error">
+                    {move || error.get().and_then(|e| e.field("rotation").or_else(|| e.field("alg")))}
+                </p>
                 <label class="mb-4 block text-sm font-medium">
                     "Algorithm of the new key"
                     <select class="mt-1 block rounded border border-slate-300 px-3 py-2"
@@ -142,6 +151,15 @@ fn KeyTable(list: Vec<SigningKeyView>) -> impl IntoView {
 fn Environments() -> impl IntoView {
     let (tenant, env) = use_tenant_env();
     let shown_as = RwSignal::new(String::new());
+    let state = Resource::new(move || tenant.get(), load_console_state);
+    Effect::new(move |_| {
+        if let Some(Ok(state)) = state.get() {
+            let current = env.get();
+            if let Some(e) = state.environments.iter().find(|e| e.name == current) {
+                shown_as.set(e.display_name.clone());
+            }
+        }
+    });
     let rename = Action::new(move |name: &String| {
         rename_environment(tenant.get_untracked(), env.get_untracked(), name.clone())
     });

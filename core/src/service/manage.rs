@@ -167,32 +167,47 @@ impl Fennec {
             return Err(ServiceError::Invalid(errors));
         }
 
-        // Removing scopes that other clients are granted takes their grants too: ask first.
+        // Removing scopes that other clients are granted takes their grants too, and renaming
+        // a granted resource changes what those clients must ask for: ask first.
         let stored_scopes = self.store.resource_scopes(&row.id).await?;
         let removed: Vec<&String> = stored_scopes
             .iter()
             .filter(|s| !scopes.contains(s))
             .collect();
-        let affected: Vec<String> = self
-            .store
-            .resource_grantees(&row.id)
-            .await?
-            .into_iter()
-            .filter(|g| removed.contains(&&g.scope))
-            .map(|g| g.client_name)
-            .fold(Vec::new(), |mut names, n| {
-                if !names.contains(&n) {
-                    names.push(n);
-                }
-                names
-            });
-        if !affected.is_empty() && !changes.confirm_grant_removal {
-            let removed: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
-            return Err(ServiceError::NeedsConfirmation(format!(
-                "Removing {} takes the grant away from {}. Confirm to remove the grants too.",
-                removed.join(", "),
-                affected.join(", ")
-            )));
+        let grantees = self.store.resource_grantees(&row.id).await?;
+        let names_of = |wanted: &dyn Fn(&str) -> bool| {
+            grantees.iter().filter(|g| wanted(&g.scope)).fold(
+                Vec::<String>::new(),
+                |mut names, g| {
+                    if !names.contains(&g.client_name) {
+                        names.push(g.client_name.clone());
+                    }
+                    names
+                },
+            )
+        };
+        let affected = names_of(&|scope| removed.iter().any(|r| *r == scope));
+        let renamed_for = match row.is_resource && name != row.name {
+            true => names_of(&|_| true),
+            false => Vec::new(),
+        };
+        if !changes.confirm_grant_removal {
+            if !affected.is_empty() {
+                let removed: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
+                return Err(ServiceError::NeedsConfirmation(format!(
+                    "Removing {} takes the grant away from {}. Confirm to remove the grants too.",
+                    removed.join(", "),
+                    affected.join(", ")
+                )));
+            }
+            if !renamed_for.is_empty() {
+                return Err(ServiceError::NeedsConfirmation(format!(
+                    "Renaming {} to {name} changes the audience and the scope strings that {} \
+                     request (they become {name}:…). Confirm to rename it.",
+                    row.name,
+                    renamed_for.join(", ")
+                )));
+            }
         }
 
         let update = ApplicationUpdate {
@@ -342,7 +357,7 @@ impl Fennec {
             expires_at: input.expires_at,
         };
         let expiry = match input.expires_at {
-            Some(at) => format!("expires at {at}"),
+            Some(at) => format!("expires at {}", utc(at)),
             None => "does not expire".into(),
         };
         let origin = if generated { "generated" } else { "typed" };

@@ -120,6 +120,21 @@ impl Health {
     }
 }
 
+/// Inside an [`on_pool!`] body: runs one statement and, when it changed exactly one row, writes
+/// the audit record, in one transaction; `Ok(false)`, with nothing written, when it changed none.
+macro_rules! audited_change {
+    ($pool:ident, $audit:expr, $statement:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let changed = $statement.execute(&mut *tx).await?;
+        if changed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_audit($audit).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }};
+}
+
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is. The body is
 /// compiled once per backend, so each query's text serves both; it must use `$1`-style
 /// parameters and SQL that SQLite and PostgreSQL read alike. The result passes through the
@@ -663,8 +678,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
                  created_at, activates_at) \
                  SELECT $1, $2, $3, $4, $5, 'next', $6, $7 WHERE NOT EXISTS \
@@ -677,15 +691,7 @@ impl Store {
             .bind(&key.alg)
             .bind(&key.private_der)
             .bind(audit.at)
-            .bind(activates_at)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(activates_at))
         })
     }
 
@@ -834,20 +840,11 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "DELETE FROM client_secrets WHERE id = $1 AND application_id = $2",
             )
             .bind(secret_id)
-            .bind(application_id)
-            .execute(&mut *tx)
-            .await?;
-            if deleted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(application_id))
         })
     }
 
@@ -1021,22 +1018,13 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let result = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "UPDATE environments SET strict_assertion_audience = $1 \
                  WHERE tenant = $2 AND name = $3",
             )
             .bind(strict)
             .bind(tenant)
-            .bind(env)
-            .execute(&mut *tx)
-            .await?;
-            if result.rows_affected() == 0 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(env))
         })
     }
 
@@ -1185,17 +1173,8 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query("DELETE FROM applications WHERE id = $1")
-                .bind(application_id)
-                .execute(&mut *tx)
-                .await?;
-            if deleted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            audited_change!(pool, audit, sqlx::query("DELETE FROM applications WHERE id = $1")
+                .bind(application_id))
         })
     }
 
@@ -1208,8 +1187,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO client_secrets (id, application_id, hash, info, created_at, \
                  expires_at) SELECT $1, $2, $3, $4, $5, $6 \
                  WHERE (SELECT COUNT(*) FROM client_secrets WHERE application_id = $2) < $7",
@@ -1220,15 +1198,7 @@ impl Store {
             .bind(&secret.info)
             .bind(audit.at)
             .bind(secret.expires_at)
-            .bind(max)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(max))
         })
     }
 
@@ -1242,8 +1212,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
                  created_at) SELECT $1, $2, $3, $4, $5 \
                  WHERE (SELECT COUNT(*) FROM client_certificates WHERE application_id = $2) < $6",
@@ -1253,15 +1222,7 @@ impl Store {
             .bind(&certificate.der)
             .bind(&certificate.sha256_thumbprint)
             .bind(audit.at)
-            .bind(max)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(max))
         })
     }
 
@@ -1275,23 +1236,14 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "DELETE FROM client_certificates WHERE application_id = $1 \
                  AND sha256_thumbprint = $2 AND (NOT $3 OR \
                  (SELECT COUNT(*) FROM client_certificates WHERE application_id = $1) > 1)",
             )
             .bind(application_id)
             .bind(sha256_thumbprint)
-            .bind(keep_one)
-            .execute(&mut *tx)
-            .await?;
-            if deleted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(keep_one))
         })
     }
 
@@ -1353,21 +1305,12 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
+            audited_change!(pool, audit, sqlx::query(
                 "UPDATE environments SET display_name = $3 WHERE tenant = $1 AND name = $2",
             )
             .bind(tenant)
             .bind(env)
-            .bind(display_name)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            .bind(display_name))
         })
     }
 }

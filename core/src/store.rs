@@ -1028,7 +1028,8 @@ impl Store {
         })
     }
 
-    /// The newest audit records of a tenant, of one registration (or other target) if named.
+    /// The newest audit records of a tenant; of the targets (registrations, environments, keys)
+    /// whose name contains `target`, if given.
     pub async fn audit_log(
         &self,
         tenant: &str,
@@ -1038,11 +1039,12 @@ impl Store {
         on_pool!(self, pool => {
             Ok(sqlx::query_as(
                 "SELECT at, actor, tenant, environment, action, target, detail FROM audit_log \
-                 WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL OR target = $2) \
+                 WHERE tenant = $1 AND (CAST($2 AS TEXT) IS NULL \
+                 OR target LIKE '%' || $2 || '%' ESCAPE '\\') \
                  ORDER BY id DESC LIMIT $3",
             )
             .bind(tenant)
-            .bind(target)
+            .bind(target.map(escape_like))
             .bind(limit)
             .fetch_all(pool)
             .await?)
@@ -1396,6 +1398,13 @@ where
     .bind(env.key_alg.as_str())
     .bind(env.key_der.as_slice())
     .bind(now)
+}
+
+/// A text to find inside others with `LIKE … ESCAPE '\'`: its wildcards match only themselves.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// A database URL fit for a message: the password, if any, replaced.

@@ -34,7 +34,7 @@ fn AuditList() -> impl IntoView {
         <form on:submit=submit class="mb-4 flex items-end gap-3">
             <label class="flex flex-col text-sm">
                 "Registration"
-                <input type="search" bind:value=typed placeholder="technical name"
+                <input type="search" bind:value=typed placeholder="technical name, or part of it"
                     class="mt-1 rounded border border-slate-300 px-3 py-2 focus:outline-none focus:ring-2 focus:ring-sky-300" />
             </label>
             <button type="submit" class=SECONDARY_BUTTON>"Filter"</button>

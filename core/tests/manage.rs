@@ -6,10 +6,9 @@ use fennec_core::request::HttpTokenRequest;
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::Secret;
 use fennec_core::service::{
-    Admin, Fennec, NewClientInput, NewResourceInput, SecretInput, ServiceError, SetupInput,
-    TokenTarget,
+    Admin, Fennec, NewClientInput, NewResourceInput, SecretInput, ServiceError, TokenTarget,
 };
-use fennec_core::store::scratch::ScratchDatabase;
+use fennec_core::store::scratch::{first_start, ScratchDatabase};
 use fennec_core::views::{ApplicationChanges, ApplicationKind, GrantInput};
 
 const NOW: i64 = 1_800_000_000;
@@ -26,18 +25,7 @@ struct World {
 async fn world() -> World {
     let database = ScratchDatabase::new().await;
     let fennec = Fennec::new(database.store().await, "http://fennec.test").unwrap();
-    let token = fennec.prepare_setup(NOW).await.unwrap().unwrap();
-    let setup = SetupInput {
-        token,
-        username: "admin".into(),
-        password: Secret::from_presented("a long enough password".into()),
-        tenant: "acme".into(),
-    };
-    fennec.complete_setup(setup, NOW).await.unwrap();
-    let admin = Admin {
-        id: String::new(),
-        username: "admin".into(),
-    };
+    let admin = first_start(&fennec, "acme", NOW).await;
     let resource = NewResourceInput {
         display_name: "Party API 2".into(),
         name: "party-api2".into(),

@@ -13,7 +13,8 @@ use base64::Engine;
 use fennec_core::keys::{LoadedKey, SigningAlg, SigningKey};
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::{self, Secret};
-use fennec_core::service::{Admin, Fennec, NewClientInput, NewResourceInput, SetupInput};
+use fennec_core::service::{Fennec, NewClientInput, NewResourceInput};
+use fennec_core::store::scratch::first_start;
 use fennec_core::store::{AuditEntry, NewApplication, NewSecret, Store};
 use fennec_core::views::GrantInput;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -123,18 +124,7 @@ async fn seed(dir: &Path, alg: SigningAlg, registered: usize) -> Seeded {
     let store = Store::connect(&url).await.unwrap();
     let fennec = Fennec::new(store.clone(), &format!("http://127.0.0.1:{PORT}")).unwrap();
     let now = fennec_server::now();
-    let token = fennec.prepare_setup(now).await.unwrap().unwrap();
-    let setup = SetupInput {
-        token,
-        username: "admin".into(),
-        password: Secret::from_presented("a long enough password".into()),
-        tenant: "acme".into(),
-    };
-    fennec.complete_setup(setup, now).await.unwrap();
-    let admin = Admin {
-        id: String::new(),
-        username: "admin".into(),
-    };
+    let admin = first_start(&fennec, "acme", now).await;
     if alg == SigningAlg::ES256 {
         fennec
             .rotate_signing_key(&admin, "acme", "-", Some(alg), 0, now)

@@ -112,3 +112,34 @@ impl Drop for ScratchDatabase {
         }
     }
 }
+
+/// The password of the administrator that [`first_start`] creates.
+pub const ADMIN_PASSWORD: &str = "a long enough password";
+
+/// Does what the first-start page does: administrator `admin` (password [`ADMIN_PASSWORD`])
+/// and `tenant` with its environments. Returns the administrator, as a session would name it.
+pub async fn first_start(
+    fennec: &crate::service::Fennec,
+    tenant: &str,
+    now: i64,
+) -> crate::service::Admin {
+    let token = fennec
+        .prepare_setup(now)
+        .await
+        .expect("a setup link on an empty database")
+        .expect("no administrator yet");
+    let setup = crate::service::SetupInput {
+        token,
+        username: "admin".into(),
+        password: crate::secret::Secret::from_presented(ADMIN_PASSWORD.into()),
+        tenant: tenant.into(),
+    };
+    fennec
+        .complete_setup(setup, now)
+        .await
+        .expect("the first-start setup succeeds");
+    crate::service::Admin {
+        id: String::new(),
+        username: "admin".into(),
+    }
+}

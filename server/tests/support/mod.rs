@@ -7,9 +7,8 @@ pub mod process;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use fennec_core::secret::Secret;
-use fennec_core::service::{Admin, Fennec, NewResourceInput, SetupInput};
-use fennec_core::store::scratch::ScratchDatabase;
+use fennec_core::service::{Admin, Fennec, NewResourceInput};
+use fennec_core::store::scratch::{first_start, ScratchDatabase};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -32,18 +31,7 @@ pub async fn fixture() -> Fixture {
     let fennec = Fennec::new(database.store().await, BASE).unwrap();
     let now = fennec_server::now();
 
-    let token = fennec.prepare_setup(now).await.unwrap().unwrap();
-    let setup = SetupInput {
-        token,
-        username: "admin".into(),
-        password: Secret::from_presented("a long enough password".into()),
-        tenant: "acme".into(),
-    };
-    fennec.complete_setup(setup, now).await.unwrap();
-    let admin = Admin {
-        id: String::new(),
-        username: "admin".into(),
-    };
+    let admin = first_start(&fennec, "acme", now).await;
 
     let resource = NewResourceInput {
         display_name: "Party API 2".into(),

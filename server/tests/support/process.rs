@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fennec_core::secret::Secret;
-use fennec_core::service::{Fennec, SetupInput};
-use fennec_core::store::scratch::ScratchDatabase;
+use fennec_core::service::Fennec;
+use fennec_core::store::scratch::{first_start, ScratchDatabase, ADMIN_PASSWORD};
 
 /// The password of the administrator `admin` in [`prepared_database`].
-pub const PASSWORD: &str = "a long enough password";
+pub const PASSWORD: &str = ADMIN_PASSWORD;
 
 /// A running `fennec serve`, stopped when dropped.
 pub struct Instance {
@@ -85,14 +84,6 @@ pub async fn start_with(
 /// The database with the administrator `admin` and tenant `acme`, as the setup page leaves it.
 pub async fn prepared_database(database: ScratchDatabase) -> ScratchDatabase {
     let fennec = Fennec::new(database.store().await, "http://unused.test").unwrap();
-    let now = fennec_server::now();
-    let token = fennec.prepare_setup(now).await.unwrap().unwrap();
-    let setup = SetupInput {
-        token,
-        username: "admin".into(),
-        password: Secret::from_presented(PASSWORD.into()),
-        tenant: "acme".into(),
-    };
-    fennec.complete_setup(setup, now).await.unwrap();
+    first_start(&fennec, "acme", fennec_server::now()).await;
     database
 }

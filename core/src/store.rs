@@ -120,6 +120,18 @@ impl Health {
     }
 }
 
+/// Inside an [`on_pool!`] transaction: adds an environment to a tenant with its first signing key.
+macro_rules! add_environment {
+    ($tx:ident, $tenant:expr, $env:expr, $now:expr) => {
+        insert_environment_row($tenant, $env, $now)
+            .execute(&mut *$tx)
+            .await?;
+        insert_first_key_row($tenant, $env, $now)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
 /// Inside an [`on_pool!`] body: runs one statement and, when it changed exactly one row, writes
 /// the audit record, in one transaction; `Ok(false)`, with nothing written, when it changed none.
 macro_rules! audited_change {
@@ -461,12 +473,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for env in &setup.environments {
-                insert_environment_row(&setup.tenant, env, setup.now)
-                    .execute(&mut *tx)
-                    .await?;
-                insert_first_key_row(&setup.tenant, env, setup.now)
-                    .execute(&mut *tx)
-                    .await?;
+                add_environment!(tx, &setup.tenant, env, setup.now);
             }
 
             sqlx::query(
@@ -1258,12 +1265,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            insert_environment_row(tenant, env, audit.at)
-                .execute(&mut *tx)
-                .await?;
-            insert_first_key_row(tenant, env, audit.at)
-                .execute(&mut *tx)
-                .await?;
+            add_environment!(tx, tenant, env, audit.at);
             insert_audit(audit).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -1285,12 +1287,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for env in environments {
-                insert_environment_row(tenant, env, audit.at)
-                    .execute(&mut *tx)
-                    .await?;
-                insert_first_key_row(tenant, env, audit.at)
-                    .execute(&mut *tx)
-                    .await?;
+                add_environment!(tx, tenant, env, audit.at);
             }
             insert_audit(audit).execute(&mut *tx).await?;
             tx.commit().await?;

@@ -1,10 +1,7 @@
 //! `/console/{tenant}/{env}/applications/{app}`: the edit view of one registration, with its
 //! secrets, certificates and deletion.
 
-use fennec_core::rules::ClientAuthMethod;
-use fennec_core::views::{
-    ApplicationChanges, ApplicationDetails, CertificateView, GrantInput, SecretView,
-};
+use fennec_core::views::{ApplicationChanges, ApplicationDetails, CertificateView, SecretView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
@@ -18,7 +15,7 @@ use crate::components::{
 };
 use crate::error::ConsoleError;
 use crate::pages::certificates::CertificateUpload;
-use crate::pages::client_wizard::GrantPicker;
+use crate::pages::client_wizard::{grants_from_picker, GrantPicker, MethodSelect};
 
 /// The edit view of the registration named by the URL.
 #[component]
@@ -109,7 +106,7 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
             .map(|r| r.value.get().trim().to_string())
             .collect(),
         auth_method: method.get(),
-        grants: grants_of(selected.get()),
+        grants: grants_from_picker(selected.get()),
         token_lifetime_secs: lifetime.get().trim().parse().unwrap_or(-1),
         client_credentials_enabled: enabled.get(),
         confirm_grant_removal: confirm,
@@ -270,20 +267,7 @@ fn EditForm(details: ApplicationDetails) -> impl IntoView {
             <Show when=move || is_client.get()>
                 <fieldset class="mb-4 rounded border border-slate-200 bg-white p-4" data-testid="client-tab">
                     <legend class="px-1 text-sm font-medium">"Client"</legend>
-                    <label class="mb-4 block text-sm font-medium">
-                        "Client authentication method"
-                        <select class="mt-1 block w-full rounded border border-slate-300 px-3 py-2"
-                            on:change=move |ev| {
-                                if let Ok(m) = event_target_value(&ev).parse::<ClientAuthMethod>() {
-                                    method.set(m);
-                                }
-                            }>
-                            <option value="client_secret_post" selected=move || method.get() == ClientAuthMethod::ClientSecretPost>"client secret post"</option>
-                            <option value="client_secret_basic" selected=move || method.get() == ClientAuthMethod::ClientSecretBasic>"client secret basic"</option>
-                            <option value="private_key_jwt" selected=move || method.get() == ClientAuthMethod::PrivateKeyJwt>"private key JWT"</option>
-                        </select>
-                        <span class="text-sm font-normal text-red-700" role="alert">{move || server_field("auth_method").get()}</span>
-                    </label>
+                    <MethodSelect method error=server_field("auth_method") />
                     <TextField label="Access token lifetime (seconds)" value=lifetime input_type="number"
                         hint="300 to 86400." error=server_field("token_lifetime_secs") />
                     <label class="mb-4 flex items-center gap-2 text-sm">
@@ -326,20 +310,6 @@ fn guard_unsaved_changes(dirty: Memo<bool>) {
         }
     });
     on_cleanup(move || handle.remove());
-}
-
-fn grants_of(selected: Vec<(String, String)>) -> Vec<GrantInput> {
-    let mut grants: Vec<GrantInput> = Vec::new();
-    for (resource, scope) in selected {
-        match grants.iter_mut().find(|g| g.resource == resource) {
-            Some(g) => g.scopes.push(scope),
-            None => grants.push(GrantInput {
-                resource,
-                scopes: vec![scope],
-            }),
-        }
-    }
-    grants
 }
 
 /// The client's secrets: listed by their first characters, removable, and "Add secret".

@@ -57,16 +57,7 @@ fn ClientForm() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut grants: Vec<GrantInput> = Vec::new();
-        for (resource, scope) in selected.get() {
-            match grants.iter_mut().find(|g| g.resource == resource) {
-                Some(g) => g.scopes.push(scope),
-                None => grants.push(GrantInput {
-                    resource,
-                    scopes: vec![scope],
-                }),
-            }
-        }
+        let grants = grants_from_picker(selected.get());
         action.dispatch((
             tenant.get(),
             env.get(),
@@ -100,21 +91,7 @@ fn ClientForm() -> impl IntoView {
                     <Show when=move || show_advanced.get()>
                         <TextField label="Client ID" value=name error=name_problem
                             hint="Left blank, a client ID is generated." />
-                        <label class="mb-4 block text-sm font-medium">
-                            "Client authentication method"
-                            <select
-                                class="mt-1 block w-full rounded border border-slate-300 px-3 py-2"
-                                on:change=move |ev| {
-                                    if let Ok(m) = event_target_value(&ev).parse::<ClientAuthMethod>() {
-                                        method.set(m);
-                                    }
-                                }
-                            >
-                                <option value="client_secret_post" selected=move || method.get() == ClientAuthMethod::ClientSecretPost>"client secret post"</option>
-                                <option value="client_secret_basic" selected=move || method.get() == ClientAuthMethod::ClientSecretBasic>"client secret basic"</option>
-                                <option value="private_key_jwt" selected=move || method.get() == ClientAuthMethod::PrivateKeyJwt>"private key JWT"</option>
-                            </select>
-                        </label>
+                        <MethodSelect method error=server_field("auth_method") />
                     </Show>
                     <p class="mb-4 rounded bg-slate-100 px-3 py-2 text-sm">
                         "Authentication: " <strong>{move || method.get().as_str()}</strong>
@@ -149,6 +126,53 @@ fn ClientForm() -> impl IntoView {
             }.into_any(),
         }}
     }
+}
+
+/// The client authentication method selector, with the server's message for it.
+#[component]
+pub fn MethodSelect(
+    method: RwSignal<ClientAuthMethod>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let option = move |value: ClientAuthMethod, label: &'static str| {
+        view! {
+            <option value=value.as_str() selected=move || method.get() == value>{label}</option>
+        }
+    };
+    view! {
+        <label class="mb-4 block text-sm font-medium">
+            "Client authentication method"
+            <select
+                class="mt-1 block w-full rounded border border-slate-300 px-3 py-2"
+                on:change=move |ev| {
+                    if let Ok(m) = event_target_value(&ev).parse::<ClientAuthMethod>() {
+                        method.set(m);
+                    }
+                }
+            >
+                {option(ClientAuthMethod::ClientSecretPost, "client secret post")}
+                {option(ClientAuthMethod::ClientSecretBasic, "client secret basic")}
+                {option(ClientAuthMethod::PrivateKeyJwt, "private key JWT")}
+            </select>
+            <span class="text-sm font-normal text-red-700" role="alert">{move || error.get()}</span>
+        </label>
+    }
+}
+
+/// The (resource, scope) pairs ticked in [`GrantPicker`]s as grants, one per resource, in the
+/// order they were ticked.
+pub fn grants_from_picker(selected: Vec<(String, String)>) -> Vec<GrantInput> {
+    let mut grants: Vec<GrantInput> = Vec::new();
+    for (resource, scope) in selected {
+        match grants.iter_mut().find(|g| g.resource == resource) {
+            Some(g) => g.scopes.push(scope),
+            None => grants.push(GrantInput {
+                resource,
+                scopes: vec![scope],
+            }),
+        }
+    }
+    grants
 }
 
 /// One resource's scopes as checkboxes.

@@ -97,7 +97,7 @@ pub fn map_error(error: ServiceError) -> ConsoleError {
         ServiceError::Unauthenticated | ServiceError::SignInFailed => StatusCode::UNAUTHORIZED,
         ServiceError::SetupRefused => StatusCode::FORBIDDEN,
         ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::NeedsConfirmation(_) => StatusCode::CONFLICT,
+        ServiceError::NeedsConfirmation(_) | ServiceError::Taken(_) => StatusCode::CONFLICT,
         ServiceError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
@@ -105,6 +105,7 @@ pub fn map_error(error: ServiceError) -> ConsoleError {
 
     match error {
         ServiceError::Invalid(fields) => ConsoleError::Fields(fields),
+        ServiceError::Taken(field) => ConsoleError::Fields(vec![field]),
         ServiceError::Unauthenticated => ConsoleError::SignedOut,
         ServiceError::NeedsConfirmation(message) => ConsoleError::NeedsConfirmation(message),
         ServiceError::Internal(cause) => {

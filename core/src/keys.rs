@@ -225,6 +225,27 @@ impl LoadedKey {
     }
 }
 
+impl LoadedKey {
+    /// Whether `signature` is this key's JWS signature of `message`, as a resource server
+    /// holding the published public key would check it.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+        match self.signer.as_ref() {
+            KeySigner::Rsa(pair) => UnparsedPublicKey::new(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                pair.public_key().as_ref(),
+            )
+            .verify(message, signature)
+            .is_ok(),
+            KeySigner::Ec(pair) => {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref())
+                    .verify(message, signature)
+                    .is_ok()
+            }
+        }
+    }
+}
+
 /// The public numbers of a key, each base64url-encoded as JWKs carry them.
 enum PublicKey {
     Rsa { n: String, e: String },

@@ -24,6 +24,23 @@ pub const NAME_ALPHABET: &str = "abcdefghjkmnpqrstuvwxyz23456789";
 /// Length of a generated application name.
 pub const GENERATED_NAME_LEN: usize = 8;
 
+/// The administration environment of every tenant (SPEC 1.2).
+pub const MASTER_ENVIRONMENT: &str = "master";
+
+/// The built-in resource of each master environment that guards the Control API.
+pub const CONTROL_RESOURCE: &str = "fennec-control";
+
+/// The Control API scope that lets a client read everything in its tenant.
+pub const CONTROL_READ_SCOPE: &str = "read";
+
+/// The Control API scope that lets a client change everything in its tenant (and read it).
+pub const CONTROL_WRITE_SCOPE: &str = "write";
+
+/// Whether a registration is the built-in Control API resource, which no one edits or deletes.
+pub fn is_control_resource(env: &str, name: &str) -> bool {
+    env == MASTER_ENVIRONMENT && name == CONTROL_RESOURCE
+}
+
 /// Why a name or display name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {

@@ -31,7 +31,9 @@ use crate::views::{
     SigningKeyView,
 };
 
+mod control;
 mod manage;
+pub use control::{ControlAccess, ControlCaller, ControlRefusal};
 pub use manage::{
     SecretInput, MAX_CLIENT_SECRETS, MAX_TOKEN_LIFETIME_SECS, MIN_TOKEN_LIFETIME_SECS,
 };
@@ -56,8 +58,7 @@ const PROVEN_SECRETS_LIMIT: usize = 200_000;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
-/// The administration environment of every tenant (SPEC 1.2).
-pub const MASTER_ENVIRONMENT: &str = "master";
+pub use crate::rules::MASTER_ENVIRONMENT;
 
 /// Tenant names that would hide parts of Fennec's own URL space.
 const RESERVED_TENANT_NAMES: &[&str] = &["api", "console", "pkg"];
@@ -67,6 +68,9 @@ const RESERVED_TENANT_NAMES: &[&str] = &["api", "console", "pkg"];
 pub enum ServiceError {
     #[error("Some fields need attention.")]
     Invalid(Vec<FieldError>),
+    /// A name (or certificate) that must be unique is already in use.
+    #[error("{}", .0.message)]
+    Taken(FieldError),
     #[error("{0} was not found.")]
     NotFound(String),
     #[error("Please sign in.")]
@@ -95,6 +99,13 @@ impl From<StoreError> for ServiceError {
             false => ServiceError::Internal(Box::new(e)),
         }
     }
+}
+
+fn taken(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Taken(FieldError {
+        field: field.to_string(),
+        message: message.into(),
+    })
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
@@ -1071,7 +1082,7 @@ impl Fennec {
     ) -> Result<(), ServiceError> {
         match self.store.insert_application(app, audit).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_unique_violation() => Err(invalid(
+            Err(e) if e.is_unique_violation() => Err(taken(
                 "name",
                 format!("The name {} is already used in this environment.", app.name),
             )),
@@ -1309,16 +1320,20 @@ impl Fennec {
             return Err(TokenError::ServerError);
         };
 
+        self.loaded_key(row).map_err(|e| {
+            tracing::error!(error = %e, "signing key cannot be loaded");
+            TokenError::ServerError
+        })
+    }
+
+    /// A stored signing key, parsed once per process.
+    fn loaded_key(&self, row: SigningKeyRow) -> Result<Arc<LoadedKey>, ServiceError> {
         if let Some(key) = self.cached_key(&row.kid) {
             return Ok(key);
         }
         let kid = row.kid.clone();
-        let loaded = signing_key_from_row(row)
-            .and_then(|k| LoadedKey::load(&k).map_err(internal))
-            .map_err(|e| {
-                tracing::error!(error = %e, "signing key cannot be loaded");
-                TokenError::ServerError
-            })?;
+        let loaded =
+            signing_key_from_row(row).and_then(|k| LoadedKey::load(&k).map_err(internal))?;
         let loaded = Arc::new(loaded);
         if let Ok(mut cache) = self.loaded_keys.lock() {
             cache.insert(kid, loaded.clone());

@@ -129,6 +129,23 @@ macro_rules! add_environment {
         insert_first_key_row($tenant, $env, $now)
             .execute(&mut *$tx)
             .await?;
+        if $env.name == crate::rules::MASTER_ENVIRONMENT {
+            let id = uuid::Uuid::new_v4().to_string();
+            insert_control_resource_row($tenant, &id, $now)
+                .execute(&mut *$tx)
+                .await?;
+            for (position, scope) in CONTROL_SCOPES.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO resource_scopes (application_id, scope, position) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(id.as_str())
+                .bind(*scope)
+                .bind(position as i64)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
     };
 }
 
@@ -1370,6 +1387,36 @@ where
     .bind(env.name.as_str())
     .bind(env.display_name.as_str())
     .bind(env.sort_order)
+    .bind(now)
+}
+
+/// The scopes of the built-in Control API resource, in order.
+const CONTROL_SCOPES: [&str; 2] = [
+    crate::rules::CONTROL_READ_SCOPE,
+    crate::rules::CONTROL_WRITE_SCOPE,
+];
+
+/// The statement that adds the built-in Control API resource to a new master environment
+/// (migration 0005 added it to the tenants that existed before).
+fn insert_control_resource_row<'q, DB>(
+    tenant: &'q str,
+    id: &'q str,
+    now: i64,
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO applications (id, tenant, environment, name, display_name, is_resource, \
+         is_client, auth_method, token_lifetime_secs, client_credentials_enabled, created_at) \
+         VALUES ($1, $2, $3, $4, 'Fennec Control API', TRUE, FALSE, NULL, 3600, TRUE, $5)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(crate::rules::MASTER_ENVIRONMENT)
+    .bind(crate::rules::CONTROL_RESOURCE)
     .bind(now)
 }
 

@@ -119,6 +119,14 @@ async fn update(
         .await
 }
 
+/// The field of a name (or certificate) already in use.
+fn taken_field_of(result: Result<impl std::fmt::Debug, ServiceError>) -> String {
+    match result {
+        Err(ServiceError::Taken(field)) => field.field,
+        other => panic!("expected a taken name, got {other:?}"),
+    }
+}
+
 fn field_of(result: Result<impl std::fmt::Debug, ServiceError>) -> String {
     match result {
         Err(ServiceError::Invalid(fields)) => fields[0].field.clone(),
@@ -195,7 +203,10 @@ async fn renaming_onto_a_taken_name_is_a_field_error_and_changes_nothing() {
     changes.name = "party-api2".into();
     changes.notes = "lost?".into();
 
-    assert_eq!(field_of(update(&world, "backend", changes).await), "name");
+    assert_eq!(
+        taken_field_of(update(&world, "backend", changes).await),
+        "name"
+    );
 
     let details = changes_of(&world, "backend").await;
     assert_eq!(
@@ -455,7 +466,7 @@ async fn certificates_are_added_and_removed_but_a_jwt_client_keeps_one() {
         .fennec
         .add_client_certificate(&world.admin, "acme", "-", "backend", &first.der_base64, NOW)
         .await;
-    assert_eq!(field_of(twice), "certificates");
+    assert_eq!(taken_field_of(twice), "certificates");
 
     let mut changes = changes_of(&world, "backend").await;
     changes.auth_method = ClientAuthMethod::PrivateKeyJwt;
@@ -599,7 +610,7 @@ async fn environments_are_created_with_their_own_keys_and_renamed() {
         .fennec
         .create_environment(&world.admin, "acme", "test", "Again", NOW)
         .await;
-    assert_eq!(field_of(taken), "name");
+    assert_eq!(taken_field_of(taken), "name");
     let bad = world
         .fennec
         .create_environment(&world.admin, "acme", "no spaces", "Bad", NOW)
@@ -639,7 +650,7 @@ async fn another_tenant_gets_production_and_master() {
     assert_eq!(view.tenants, ["acme", "contoso"]);
 
     assert_eq!(
-        field_of(world.fennec.create_tenant(&world.admin, "acme", NOW).await),
+        taken_field_of(world.fennec.create_tenant(&world.admin, "acme", NOW).await),
         "tenant"
     );
     assert_eq!(

@@ -219,7 +219,7 @@ async fn bad_resource_input_is_refused_and_nothing_is_written() {
 }
 
 #[tokio::test]
-async fn a_taken_name_is_a_field_error() {
+async fn a_taken_name_is_a_taken_field() {
     let (fennec, admin, _dir) = with_admin().await;
     let input = || NewResourceInput {
         display_name: "Orders".into(),
@@ -231,14 +231,14 @@ async fn a_taken_name_is_a_field_error() {
         .await
         .unwrap();
 
-    let Err(ServiceError::Invalid(fields)) = fennec
+    let Err(ServiceError::Taken(field)) = fennec
         .create_resource(&admin, "acme", "-", input(), NOW)
         .await
     else {
-        panic!("expected a field error");
+        panic!("expected a taken name");
     };
 
-    assert_eq!(fields[0].field, "name");
+    assert_eq!(field.field, "name");
 }
 
 #[tokio::test]

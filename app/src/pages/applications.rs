@@ -109,10 +109,21 @@ fn ApplicationTable(list: Vec<ApplicationSummary>, filter: RwSignal<String>) -> 
                 <For each=visible key=|a| a.name.clone() let:app>
                     <tr class="border-t border-slate-200 text-sm" data-testid=format!("application-{}", app.name)>
                         <td class="px-3 py-2 font-medium">
-                            <a class="text-sky-800 underline hover:text-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-300"
-                                href=format!("/console/{}/{}/applications/{}", tenant.get_untracked(), env.get_untracked(), app.name)>
-                                {app.display_name.clone()}
-                            </a>
+                            {if fennec_core::rules::is_control_resource(&env.get_untracked(), &app.name) {
+                                // Automation depends on it staying as it is: nothing to edit.
+                                view! {
+                                    <span>{app.display_name.clone()}</span>
+                                    " "
+                                    <span class="rounded bg-slate-200 px-1.5 py-0.5 text-xs text-slate-700" data-testid="built-in">"Built in"</span>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <a class="text-sky-800 underline hover:text-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-300"
+                                        href=format!("/console/{}/{}/applications/{}", tenant.get_untracked(), env.get_untracked(), app.name)>
+                                        {app.display_name.clone()}
+                                    </a>
+                                }.into_any()
+                            }}
                         </td>
                         <td class="px-3 py-2"><code>{app.name.clone()}</code></td>
                         <td class="px-3 py-2"><KindBadge kind=app.kind /></td>

@@ -97,6 +97,7 @@ impl Fennec {
         now: i64,
     ) -> Result<ApplicationDetails, ServiceError> {
         let row = self.require_application(tenant, env, app).await?;
+        refuse_built_in(env, &row)?;
         let mut errors = Vec::new();
         let display_name = check_display_name(&changes.display_name, &mut errors);
         let name = match changes.name.trim().is_empty() {
@@ -271,7 +272,7 @@ impl Fennec {
         match self.store.update_application(&update, &audit).await {
             Ok(()) => {}
             Err(e) if e.is_unique_violation() => {
-                return Err(invalid(
+                return Err(taken(
                     "name",
                     format!("The name {name} is already used in this environment."),
                 ))
@@ -295,6 +296,7 @@ impl Fennec {
         now: i64,
     ) -> Result<(), ServiceError> {
         let row = self.require_application(tenant, env, app).await?;
+        refuse_built_in(env, &row)?;
         let mut clients: Vec<String> = Vec::new();
         for grantee in self.store.resource_grantees(&row.id).await? {
             if !clients.contains(&grantee.client_name) {
@@ -432,7 +434,7 @@ impl Fennec {
                 "certificates",
                 format!("A client can have at most {MAX_CLIENT_CERTIFICATES} certificates."),
             )),
-            Err(e) if e.is_unique_violation() => Err(invalid(
+            Err(e) if e.is_unique_violation() => Err(taken(
                 "certificates",
                 "This certificate is already registered for the client.",
             )),
@@ -525,7 +527,7 @@ impl Fennec {
         };
         match self.store.insert_environment(tenant, &env, &audit).await {
             Ok(()) => Ok(EnvironmentView { name, display_name }),
-            Err(e) if e.is_unique_violation() => Err(invalid(
+            Err(e) if e.is_unique_violation() => Err(taken(
                 "name",
                 format!("The tenant already has an environment named {name}."),
             )),
@@ -597,7 +599,7 @@ impl Fennec {
             .await
         {
             Ok(()) => Ok(tenant),
-            Err(e) if e.is_unique_violation() => Err(invalid(
+            Err(e) if e.is_unique_violation() => Err(taken(
                 "tenant",
                 format!("A tenant named {tenant} already exists."),
             )),
@@ -668,5 +670,20 @@ fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_string(),
         message: message.into(),
+    }
+}
+
+/// Refuses to change the built-in Control API resource: automation depends on its name and
+/// scopes staying as they are.
+fn refuse_built_in(env: &str, row: &ApplicationRow) -> Result<(), ServiceError> {
+    match rules::is_control_resource(env, &row.name) {
+        true => Err(invalid(
+            "name",
+            format!(
+                "{} is built in: it guards the Control API and cannot be changed or deleted.",
+                row.name
+            ),
+        )),
+        false => Ok(()),
     }
 }

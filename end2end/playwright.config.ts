@@ -22,6 +22,7 @@ export default defineConfig({
     { name: 'private-key-jwt', testMatch: /private-key-jwt\.spec\.ts/, dependencies: ['walkthrough'] },
     // Rotates the Production key and adds an environment, so it runs after the others.
     { name: 'manage', testMatch: /manage\.spec\.ts/, dependencies: ['private-key-jwt'] },
+    { name: 'control-api', testMatch: /control-api\.spec\.ts/, dependencies: ['walkthrough'] },
   ],
   use: {
     baseURL,

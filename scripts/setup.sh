@@ -37,3 +37,11 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json
   log "Installing the browser test packages from npm"
   (cd end2end && npm ci --no-audit --no-fund)
 fi
+
+# Swagger UI for the Control API's docs page, served by Fennec itself so it works offline;
+# cargo-leptos copies public/ into the site it builds.
+vendor=public/api-docs/vendor
+mkdir -p "$vendor"
+for file in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE; do
+  cp -u "node_modules/swagger-ui-dist/$file" "$vendor/$file"
+done

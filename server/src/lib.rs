@@ -1,6 +1,7 @@
 //! Fennec's HTTP server: the admin console and the OAuth 2.0 endpoints on one axum router.
 
 pub mod config;
+pub mod control;
 pub mod oauth;
 
 use std::path::Path;
@@ -169,7 +170,8 @@ pub fn router(fennec: Fennec, options: LeptosOptions) -> Router {
         }));
 
     Router::new()
-        .merge(oauth::routes(fennec))
+        .merge(oauth::routes(fennec.clone()))
+        .merge(control::router(fennec))
         .merge(console)
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

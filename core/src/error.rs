@@ -31,6 +31,9 @@ pub enum TokenError {
     UnsupportedMediaType,
     /// The server cannot serve the request for now (e.g. the database is unreachable).
     TemporarilyUnavailable,
+    /// Too many failed authentications for this client or from this source; refused without
+    /// checking, for `retry_after` more seconds (RFC 6585 §4).
+    TooManyAttempts { retry_after: i64 },
     /// An unexpected failure inside the server; the cause is logged, not sent.
     ServerError,
 }
@@ -57,7 +60,9 @@ impl TokenError {
             TokenError::UnauthorizedClient(_) => "unauthorized_client",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
             TokenError::InvalidScope(_) => "invalid_scope",
-            TokenError::TemporarilyUnavailable => "temporarily_unavailable",
+            TokenError::TemporarilyUnavailable | TokenError::TooManyAttempts { .. } => {
+                "temporarily_unavailable"
+            }
             TokenError::ServerError => "server_error",
         }
     }
@@ -68,6 +73,7 @@ impl TokenError {
             TokenError::InvalidClient { .. } => 401,
             TokenError::MethodNotAllowed => 405,
             TokenError::TemporarilyUnavailable => 503,
+            TokenError::TooManyAttempts { .. } => 429,
             TokenError::ServerError => 500,
             _ => 400,
         }
@@ -97,6 +103,9 @@ impl TokenError {
             TokenError::TemporarilyUnavailable => {
                 "The server is temporarily unavailable; try again later.".to_owned()
             }
+            TokenError::TooManyAttempts { retry_after } => {
+                format!("Too many failed attempts; try again in {retry_after} s.")
+            }
             TokenError::ServerError => "The server could not complete the request.".to_owned(),
         };
 
@@ -118,6 +127,14 @@ impl TokenError {
     pub fn allow(&self) -> Option<&'static str> {
         match self {
             TokenError::MethodNotAllowed => Some("POST"),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` seconds of a refusal that ends by itself.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            TokenError::TooManyAttempts { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -29,6 +29,8 @@ pub mod service;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
+pub mod throttle;
+#[cfg(feature = "server")]
 pub mod token;
 pub mod upload;
 pub mod views;

@@ -24,6 +24,7 @@ use crate::store::{
     AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewCertificate,
     NewEnvironment, NewSecret, NewSigningKey, SetupRefused, SigningKeyRow, Store, StoreError,
 };
+use crate::throttle::FailureThrottle;
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
 use crate::views::{
     AdminView, ApplicationKind, ApplicationSummary, CertificateView, CreatedClient,
@@ -55,6 +56,8 @@ pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
 pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 86_400;
 /// Most clients whose proven secrets one process remembers (a few hundred bytes each).
 const PROVEN_SECRETS_LIMIT: usize = 200_000;
+/// Most clients and sources whose failed authentications one process counts at a time.
+const FAILURE_KEYS_LIMIT: usize = 100_000;
 /// Failed sign-ins tolerated before each further attempt must wait.
 const FREE_LOGIN_FAILURES: i64 = 5;
 
@@ -182,6 +185,8 @@ pub struct Fennec {
     dummy_hash: Arc<str>,
     hashing: HashingLimiter,
     proven: Arc<ProvenSecrets>,
+    client_failures: Arc<FailureThrottle>,
+    source_failures: Arc<FailureThrottle>,
     last_assertion_prune: Arc<std::sync::atomic::AtomicI64>,
 }
 
@@ -198,6 +203,14 @@ impl Fennec {
             dummy_hash: dummy_hash.into(),
             hashing: HashingLimiter::per_core(),
             proven: Arc::new(ProvenSecrets::new(PROVEN_SECRETS_LIMIT)),
+            client_failures: Arc::new(FailureThrottle::new(
+                FAILURE_KEYS_LIMIT,
+                crate::throttle::FREE_CLIENT_FAILURES,
+            )),
+            source_failures: Arc::new(FailureThrottle::new(
+                FAILURE_KEYS_LIMIT,
+                crate::throttle::FREE_SOURCE_FAILURES,
+            )),
             last_assertion_prune: Arc::default(),
         })
     }
@@ -702,6 +715,19 @@ impl Fennec {
         http: &HttpTokenRequest<'_>,
         now: i64,
     ) -> Result<TokenResponse, TokenError> {
+        self.issue_token_from(target, http, None, now).await
+    }
+
+    /// Answers a token request that came from `source` (the peer's address, when known):
+    /// repeated failed secrets for one client or from one source are refused early, without
+    /// hashing, unless the secret is one this process has already proven.
+    pub async fn issue_token_from(
+        &self,
+        target: TokenTarget<'_>,
+        http: &HttpTokenRequest<'_>,
+        source: Option<&str>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenError> {
         let request = parse_token_request(http)?;
         let tried_header = request.credentials.tried_authorization_header();
         let refuse = |description: &str| TokenError::InvalidClient {
@@ -749,8 +775,24 @@ impl Fennec {
         let authenticated = match &request.credentials {
             ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
                 let method = request.credentials.method();
-                self.check_client_secret(app.as_ref(), method, secret.clone(), now)
-                    .await?
+                let client_key = format!("{}/{}/{presented_id}", target.tenant, target.environment);
+                let wait = [
+                    self.client_failures.wait_for(&client_key, now),
+                    source.and_then(|s| self.source_failures.wait_for(s, now)),
+                ]
+                .into_iter()
+                .flatten()
+                .max();
+                let checked = self
+                    .check_client_secret(app.as_ref(), method, secret.clone(), wait, now)
+                    .await?;
+                if checked.is_none() {
+                    self.client_failures.record_failure(&client_key, now);
+                    if let Some(source) = source {
+                        self.source_failures.record_failure(source, now);
+                    }
+                }
+                checked
             }
             ClientCredentials::Assertion { assertion, .. } => {
                 let app = app.ok_or_else(|| refuse("Client authentication failed."))?;
@@ -1148,6 +1190,7 @@ impl Fennec {
         app: Option<&ApplicationRow>,
         method: Option<ClientAuthMethod>,
         presented: Secret,
+        refused_for: Option<i64>,
         now: i64,
     ) -> Result<Option<ApplicationRow>, TokenError> {
         let registered_method = app
@@ -1174,10 +1217,17 @@ impl Fennec {
         // A secret this process already proved skips Argon2; the memo is consulted only for
         // the secrets just read as unexpired, so a removed or expired one never passes.
         if let Some(app) = app.filter(|_| usable) {
-            let current = secret::candidates(presented.expose(), &stored, now);
+            // All unexpired secrets, not only those the presented one may be: a wrong secret
+            // must not make the memo forget the right one.
+            let current: Vec<&StoredSecret> =
+                stored.iter().filter(|s| !s.is_expired(now)).collect();
             if self.proven.check(&app.id, &current, presented.expose()) {
                 return Ok(Some(app.clone()));
             }
+        }
+        // Refused for now: no hashing until the wait is over.
+        if let Some(wait) = refused_for {
+            return Err(TokenError::TooManyAttempts { retry_after: wait });
         }
 
         let decoy = self.dummy_hash.clone();

@@ -75,6 +75,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             source,
         })?;
     tracing::info!(listen = %settings.listen, public_url = %public_url, "fennec is serving");
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -99,8 +99,13 @@ async fn token(fennec: &Fennec, target: TokenTarget<'_>, request: Request) -> Re
         body: &body,
     };
 
+    // The peer's address, when the server was started with connection info (not in tests).
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
     match fennec
-        .issue_token(target.clone(), &http, crate::now())
+        .issue_token_from(target.clone(), &http, source.as_deref(), crate::now())
         .await
     {
         Ok(response) => no_store(Json(response).into_response()),
@@ -151,6 +156,11 @@ fn token_error(error: &TokenError) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(challenge),
         );
+    }
+    if let Some(seconds) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
     if let Some(allowed) = error.allow() {
         response

@@ -171,6 +171,8 @@ async fn an_outage_fails_cleanly_and_service_resumes_without_a_restart() {
         let clean = match status.as_u16() {
             200 | 503 => true,
             401 => error.as_deref() == Some("invalid_client"),
+            // The load's wrong secrets soon get the client refused early for a while.
+            429 => error.as_deref() == Some("temporarily_unavailable"),
             _ => false,
         };
         assert!(
@@ -187,7 +189,10 @@ async fn an_outage_fails_cleanly_and_service_resumes_without_a_restart() {
     }
     assert!(resumed, "tokens are issued again once the database is back");
     let wrong = request_token(&instance, &format!("{secret}x")).await;
-    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert!(
+        [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&wrong.0),
+        "a wrong secret is still refused: {wrong:?}"
+    );
 
     let log = std::fs::read_to_string(&instance.log).unwrap();
     let outage_lines = log.matches("the database cannot be reached").count();

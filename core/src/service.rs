@@ -36,7 +36,7 @@ mod control;
 mod manage;
 pub use control::{ControlAccess, ControlCaller, ControlRefusal};
 pub use manage::{
-    SecretInput, MAX_CLIENT_SECRETS, MAX_TOKEN_LIFETIME_SECS, MIN_TOKEN_LIFETIME_SECS,
+    check_notes, SecretInput, MAX_CLIENT_SECRETS, MAX_TOKEN_LIFETIME_SECS, MIN_TOKEN_LIFETIME_SECS,
 };
 
 /// How long a console session lasts.
@@ -1093,7 +1093,8 @@ impl Fennec {
         env: &str,
         app: &str,
     ) -> Result<ApplicationRow, ServiceError> {
-        match self.store.application(tenant, env, app).await? {
+        let name = rules::normalize_name(app).unwrap_or_default();
+        match self.store.application(tenant, env, &name).await? {
             Some(app) if app.is_client => Ok(app),
             _ => Err(ServiceError::NotFound(format!("The client {app}"))),
         }

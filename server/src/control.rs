@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use fennec_core::service::{ControlAccess, ControlCaller, ControlRefusal, Fennec};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa_axum::router::OpenApiRouter;
@@ -40,7 +41,14 @@ pub fn router(fennec: Fennec) -> Router {
     )
     .route("/api/v1/docs", get(docs_page))
     .route("/api/v1", any(unknown_route))
+    .route("/api/v1/", any(unknown_route))
     .route("/api/v1/{*rest}", any(unknown_route))
+    .method_not_allowed_fallback(method_not_allowed)
+    // Answers may hold a secret shown once; none belongs in a cache.
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
     .with_state(fennec)
 }
 
@@ -106,7 +114,8 @@ fn finish_document(mut document: OpenApi) -> OpenApi {
                 _ => ControlAccess::Write,
             };
             operation.security = Some(vec![SecurityRequirement::new("bearer", [access.scope()])]);
-            for (status, description) in [
+            let mut shared = vec![
+                ("400", "A malformed path, query or body."),
                 (
                     "401",
                     "No token, or one that is not valid (`WWW-Authenticate` says why).",
@@ -115,8 +124,18 @@ fn finish_document(mut document: OpenApi) -> OpenApi {
                     "403",
                     "The token lacks the scope, or is for another tenant.",
                 ),
+                ("500", "The server failed; the details are in its log."),
                 ("503", "The database cannot be reached right now."),
-            ] {
+            ];
+            if operation.request_body.is_some() {
+                shared.push(("413", "The body is larger than 2 MB."));
+                shared.push(("415", "The body is not `application/json`."));
+                shared.push((
+                    "422",
+                    "The body does not fit the schema, or fields need attention.",
+                ));
+            }
+            for (status, description) in shared {
                 operation
                     .responses
                     .responses
@@ -146,6 +165,16 @@ pub(crate) fn problem_response(description: &str) -> RefOr<utoipa::openapi::Resp
 /// Anything under `/api/v1` that is not a route: a problem, not the console's page.
 async fn unknown_route() -> Problem {
     Problem::not_found("There is no such Control API route. See /api/v1/openapi.json.")
+}
+
+/// A method the route does not have: a problem, with the `Allow` header axum adds.
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "This route does not take that method; the Allow header lists those it takes.",
+    )
 }
 
 /// The browsable documentation: Swagger UI, served from Fennec itself, reading the document.
@@ -212,6 +241,21 @@ impl FromRequestParts<Fennec> for Caller {
                 }
                 Problem::from(refusal)
             })?;
+
+        // Authorised here, before the path, query or body is read, so that a caller without
+        // the right learns nothing from how its request would have been parsed.
+        let access = match parts.method {
+            Method::GET | Method::HEAD => ControlAccess::Read,
+            _ => ControlAccess::Write,
+        };
+        let tenant = parts
+            .uri
+            .path()
+            .strip_prefix("/api/v1/tenants/")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or(&caller.tenant)
+            .to_string();
+        caller.permits(&tenant, access)?;
         Ok(Caller(caller))
     }
 }

@@ -1039,12 +1039,175 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
 }
 
 #[tokio::test]
-async fn a_method_a_route_does_not_have_is_refused() {
+async fn a_method_a_route_does_not_have_is_a_problem() {
     let api = api().await;
 
     let answer = api
         .call(Method::PATCH, PROD, Some(&api.write), Some(json!({})))
         .await;
 
-    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_problem(
+        &answer,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+    );
+    assert!(answer.headers[header::ALLOW]
+        .to_str()
+        .unwrap()
+        .contains("PUT"));
+}
+
+#[tokio::test]
+async fn the_api_root_with_a_slash_is_a_problem_not_a_console_page() {
+    let api = api().await;
+
+    let answer = api.get("/api/v1/").await;
+
+    assert_problem(&answer, StatusCode::NOT_FOUND, "not-found");
+}
+
+#[tokio::test]
+async fn a_token_of_a_deleted_client_stays_dead_when_the_name_is_reused() {
+    let api = api().await;
+    let old = api
+        .token("acme", "phoenix", &["write"], "fennec-control:write")
+        .await;
+    api.fennec
+        .delete_application(&api.admin, "acme", "master", "phoenix", false, 0)
+        .await
+        .unwrap();
+    // The new client is registered a second later than the old token was issued.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let _new = api
+        .token("acme", "phoenix", &["write"], "fennec-control:write")
+        .await;
+
+    let answer = api.call(Method::GET, ACME, Some(&old), None).await;
+
+    assert_problem(&answer, StatusCode::UNAUTHORIZED, "invalid-token");
+}
+
+#[tokio::test]
+async fn refused_callers_learn_nothing_from_their_bodies() {
+    let api = api().await;
+    let read = api
+        .token("acme", "reader", &["read"], "fennec-control:read")
+        .await;
+
+    let read_only = api
+        .call(
+            Method::POST,
+            &format!("{PROD}/resources"),
+            Some(&read),
+            Some(json!({"bad": 1})),
+        )
+        .await;
+    let other_tenant = api
+        .call(
+            Method::POST,
+            "/api/v1/tenants/other/environments/-/resources",
+            Some(&api.write),
+            Some(json!({"bad": 1})),
+        )
+        .await;
+    let no_token_bad_query = api
+        .call(
+            Method::DELETE,
+            &format!("{PROD}/resources/x?confirm=yes"),
+            None,
+            None,
+        )
+        .await;
+
+    assert_problem(&read_only, StatusCode::FORBIDDEN, "insufficient-scope");
+    assert_problem(&other_tenant, StatusCode::FORBIDDEN, "other-tenant");
+    assert_problem(
+        &no_token_bad_query,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+#[tokio::test]
+async fn malformed_paths_and_queries_are_problems() {
+    let api = api().await;
+
+    let bad_path = api.get(&format!("{PROD}/clients/%FF")).await;
+    let bad_query = api.delete(&format!("{PROD}/resources/x?confirm=yes")).await;
+
+    assert_problem(&bad_path, StatusCode::BAD_REQUEST, "malformed-path");
+    assert_problem(&bad_query, StatusCode::BAD_REQUEST, "malformed-query");
+}
+
+#[tokio::test]
+async fn a_resource_with_bad_notes_is_not_half_created() {
+    let api = api().await;
+    let body = json!({"name": "half", "display_name": "Half", "scopes": ["a"],
+                      "notes": "n".repeat(2001)});
+
+    let answer = api.post(&format!("{PROD}/resources"), body).await;
+    let after = api.get(&format!("{PROD}/resources/half")).await;
+
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(answer.json["errors"][0]["field"], "notes");
+    assert_problem(&after, StatusCode::NOT_FOUND, "not-found");
+}
+
+#[tokio::test]
+async fn an_overlong_audit_filter_is_a_field_error() {
+    let api = api().await;
+
+    let answer = api
+        .get(&format!("{ACME}/audit?target={}", "a".repeat(201)))
+        .await;
+
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(answer.json["errors"][0]["field"], "target");
+}
+
+#[tokio::test]
+async fn a_private_key_sent_with_a_certificate_is_refused() {
+    let api = api().await;
+    api.backend_without_grants().await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["backend".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let both = format!("{}{}", cert.pem(), key.serialize_pem());
+
+    let answer = api
+        .post(
+            &format!("{PROD}/clients/backend/certificates"),
+            json!({"certificate": both}),
+        )
+        .await;
+
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(answer.json["errors"][0]["field"], "certificate");
+}
+
+#[tokio::test]
+async fn answers_with_secrets_are_not_cached_and_names_are_matched_like_the_console() {
+    let api = api().await;
+    api.backend_without_grants().await;
+
+    let added = api
+        .post(&format!("{PROD}/clients/BACKEND/secrets"), json!({}))
+        .await;
+
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.json);
+    assert_eq!(added.headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn a_rotation_refusal_names_the_request_field() {
+    let api = api().await;
+
+    let answer = api
+        .post(&format!("{PROD}/signing-keys"), json!({"grace_secs": -1}))
+        .await;
+
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(answer.json["errors"][0]["field"], "grace_secs");
 }

@@ -84,6 +84,7 @@ struct ControlClaims {
     sub: Option<String>,
     exp: Option<i64>,
     nbf: Option<i64>,
+    iat: Option<i64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -188,6 +189,9 @@ impl Fennec {
             .await
             .map_err(ServiceError::from)?
             .filter(|a| a.is_client && a.client_credentials_enabled)
+            // A token issued before this client was registered belongs to an earlier client
+            // of the same name, deleted since.
+            .filter(|a| claims.iat.is_some_and(|iat| iat >= a.created_at))
             .ok_or(bad("its client no longer exists or is disabled."))?;
         let granted: Vec<String> = self
             .store

@@ -105,11 +105,8 @@ impl Fennec {
             false => check_application_name(&changes.name, &mut errors),
         };
         let notes = changes.notes.trim().to_string();
-        if notes.chars().count() > MAX_NOTES_CHARS {
-            errors.push(field_error(
-                "notes",
-                format!("Notes can have at most {MAX_NOTES_CHARS} characters."),
-            ));
+        if let Err(e) = check_notes(&notes) {
+            errors.push(e);
         }
         if !changes.is_resource && !changes.is_client {
             errors.push(field_error(
@@ -615,6 +612,12 @@ impl Fennec {
         target: Option<&str>,
     ) -> Result<Vec<AuditView>, ServiceError> {
         let target = target.map(str::trim).filter(|t| !t.is_empty());
+        if target.is_some_and(|t| t.chars().count() > MAX_AUDIT_FILTER_CHARS) {
+            return Err(invalid(
+                "target",
+                format!("The filter can have at most {MAX_AUDIT_FILTER_CHARS} characters."),
+            ));
+        }
         let entries = self.store.audit_log(tenant, target, 500).await?;
         Ok(entries
             .into_iter()
@@ -665,6 +668,19 @@ impl Fennec {
 
 /// Longest notes text on a registration.
 const MAX_NOTES_CHARS: usize = 2_000;
+/// Longest text the audit trail filter takes: longer than any name it could match.
+const MAX_AUDIT_FILTER_CHARS: usize = 200;
+
+/// The rule for a registration's notes, for callers that check them before saving.
+pub fn check_notes(notes: &str) -> Result<(), FieldError> {
+    match notes.trim().chars().count() > MAX_NOTES_CHARS {
+        true => Err(field_error(
+            "notes",
+            format!("Notes can have at most {MAX_NOTES_CHARS} characters."),
+        )),
+        false => Ok(()),
+    }
+}
 
 fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {

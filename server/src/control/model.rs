@@ -155,7 +155,7 @@ pub struct Client {
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: Client,
-    /// The generated secret, shown this once; absent for a `private_key_jwt` client.
+    /// The generated secret, shown this once; `null` for a `private_key_jwt` client.
     pub secret: Option<String>,
 }
 
@@ -197,11 +197,11 @@ pub struct ClientUpdate {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecretInfo {
     pub id: String,
-    /// The secret's first three characters, for telling secrets apart; absent for short ones.
+    /// The secret's first three characters, for telling secrets apart; `null` for short ones.
     pub info: Option<String>,
     /// Seconds since 1970.
     pub created_at: i64,
-    /// Seconds since 1970; absent when the secret does not expire.
+    /// Seconds since 1970; `null` when the secret does not expire.
     pub expires_at: Option<i64>,
 }
 
@@ -231,7 +231,7 @@ pub struct SecretInput {
 pub struct CreatedSecret {
     #[serde(flatten)]
     pub secret: SecretInfo,
-    /// The generated value, shown this once; absent when the value was given.
+    /// The generated value, shown this once; `null` when the value was given.
     pub value: Option<String>,
 }
 

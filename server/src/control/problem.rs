@@ -1,8 +1,9 @@
 //! The Control API's one error shape, RFC 9457 problem details, and the one place that maps
 //! domain errors and token refusals onto it and onto HTTP statuses.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fennec_core::service::{ControlRefusal, ServiceError};
@@ -229,5 +230,63 @@ where
                 Err(Problem::new(status, code, title, rejection.body_text()))
             }
         }
+    }
+}
+
+/// Path parameters whose problems are answered as problem details.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-path",
+                "Malformed path",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// Query parameters whose problems are answered as problem details.
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    axum::extract::Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-query",
+                "Malformed query",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+impl Problem {
+    /// The same problem with its field names as this route's request document spells them.
+    pub fn renaming_fields(mut self, names: &[(&str, &str)]) -> Self {
+        for error in &mut self.errors {
+            if let Some((_, to)) = names.iter().find(|(from, _)| *from == error.field) {
+                error.field = to.to_string();
+            }
+        }
+        self
     }
 }

@@ -1,7 +1,7 @@
 //! The Control API's handlers: each checks the caller's token against the tenant in its path,
 //! calls one domain operation and shapes the answer. The annotations are the OpenAPI document.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::*;
-use super::problem::{Body, Problem};
+use super::problem::{Body, PathParams as Path, Problem, QueryParams as Query};
 use super::{created, Caller};
 use crate::now;
 
@@ -119,8 +119,8 @@ async fn list_tenants(State(fennec): State<Fennec>, caller: Caller) -> Answer<Js
     responses((status = 200, description = "The tenant.", body = Tenant)))]
 async fn get_tenant(
     State(fennec): State<Fennec>,
-    Path(p): Path<TenantPath>,
     caller: Caller,
+    Path(p): Path<TenantPath>,
 ) -> Answer<Json<Tenant>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     Ok(Json(tenant_document(&fennec, &caller, &p.tenant).await?))
@@ -157,8 +157,8 @@ async fn environment_documents(
     responses((status = 200, description = "The environments.", body = [Environment])))]
 async fn list_environments(
     State(fennec): State<Fennec>,
-    Path(p): Path<TenantPath>,
     caller: Caller,
+    Path(p): Path<TenantPath>,
 ) -> Answer<Json<Vec<Environment>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     Ok(Json(
@@ -175,8 +175,8 @@ async fn list_environments(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn create_environment(
     State(fennec): State<Fennec>,
-    Path(p): Path<TenantPath>,
     caller: Caller,
+    Path(p): Path<TenantPath>,
     Body(input): Body<EnvironmentInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -202,8 +202,8 @@ async fn create_environment(
         (status = 404, description = "No such environment.", body = Problem, content_type = "application/problem+json")))]
 async fn get_environment(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
 ) -> Answer<Json<Environment>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     environment_documents(&fennec, &caller.0.actor(), &p.tenant)
@@ -223,8 +223,8 @@ async fn get_environment(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn update_environment(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
     Body(input): Body<EnvironmentUpdate>,
 ) -> Answer<Json<Environment>> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -251,8 +251,8 @@ async fn update_environment(
         (status = 404, description = "No such environment.", body = Problem, content_type = "application/problem+json")))]
 async fn list_resources(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<Resource>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registrations(&fennec, &caller, &p, |k| k != ApplicationKind::Client).await?;
@@ -269,11 +269,14 @@ async fn list_resources(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn create_resource(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
     Body(input): Body<ResourceInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
+    // Checked before anything is saved, so that bad notes leave no resource behind.
+    fennec_core::service::check_notes(&input.notes)
+        .map_err(|e| Problem::from(ServiceError::Invalid(vec![e])))?;
     let actor = caller.0.actor();
     let summary = fennec
         .create_resource(
@@ -310,8 +313,8 @@ async fn create_resource(
         (status = 404, description = "No such resource.", body = Problem, content_type = "application/problem+json")))]
 async fn get_resource(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
 ) -> Answer<Json<Resource>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Resource).await?;
@@ -330,9 +333,9 @@ async fn get_resource(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn replace_resource(
     State(fennec): State<Fennec>,
+    caller: Caller,
     Path(p): Path<AppPath>,
     Query(confirmation): Query<Confirmation>,
-    caller: Caller,
     Body(input): Body<ResourceInput>,
 ) -> Answer<Json<Resource>> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -360,12 +363,13 @@ async fn replace_resource(
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "No such resource.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Clients are granted it: repeat with `?confirm=true`.", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Clients are granted it: repeat with `?confirm=true`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "It is the built-in fennec-control resource.", body = Problem, content_type = "application/problem+json")))]
 async fn delete_resource(
     State(fennec): State<Fennec>,
+    caller: Caller,
     Path(p): Path<AppPath>,
     Query(confirmation): Query<Confirmation>,
-    caller: Caller,
 ) -> Answer<StatusCode> {
     caller.require(&p.tenant, ControlAccess::Write)?;
     let details = registration(&fennec, &caller, &p, Role::Resource).await?;
@@ -405,8 +409,8 @@ async fn delete_resource(
         (status = 404, description = "No such environment.", body = Problem, content_type = "application/problem+json")))]
 async fn list_clients(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<Client>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registrations(&fennec, &caller, &p, |k| k != ApplicationKind::Resource).await?;
@@ -425,8 +429,8 @@ async fn list_clients(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn create_client(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
     Body(input): Body<NewClientInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -469,8 +473,8 @@ async fn create_client(
         (status = 404, description = "No such client.", body = Problem, content_type = "application/problem+json")))]
 async fn get_client(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
 ) -> Answer<Json<Client>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
@@ -481,16 +485,17 @@ async fn get_client(
 /// a registration that is only a resource, it makes it a client too (then add a secret or a
 /// certificate). Its secrets and certificates are kept.
 #[utoipa::path(put, path = "/api/v1/tenants/{tenant}/environments/{env}/clients/{name}",
-    tag = "Clients", params(AppPath), request_body = ClientUpdate,
+    tag = "Clients", params(AppPath, Confirmation), request_body = ClientUpdate,
     responses(
         (status = 200, description = "The client as saved.", body = Client),
         (status = 404, description = "No such registration.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The new name is taken.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new name is taken, or renaming a registration that is also a granted resource needs `?confirm=true`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn replace_client(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
+    Query(confirmation): Query<Confirmation>,
     Body(input): Body<ClientUpdate>,
 ) -> Answer<Json<Client>> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -507,6 +512,7 @@ async fn replace_client(
     changes.grants = input.grants.into_iter().map(Into::into).collect();
     changes.token_lifetime_secs = input.token_lifetime_secs;
     changes.client_credentials_enabled = input.client_credentials_enabled;
+    changes.confirm_grant_removal = confirmation.confirm;
     let saved = fennec
         .update_application(&actor, &p.tenant, &p.env, &p.name, changes, now())
         .await?;
@@ -522,8 +528,8 @@ async fn replace_client(
         (status = 404, description = "No such client.", body = Problem, content_type = "application/problem+json")))]
 async fn delete_client(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
 ) -> Answer<StatusCode> {
     caller.require(&p.tenant, ControlAccess::Write)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
@@ -555,8 +561,8 @@ async fn delete_client(
         (status = 404, description = "No such client.", body = Problem, content_type = "application/problem+json")))]
 async fn list_secrets(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
 ) -> Answer<Json<Vec<SecretInfo>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let secrets = fennec
@@ -574,8 +580,8 @@ async fn list_secrets(
         (status = 422, description = "Some fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn add_secret(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
     Body(input): Body<SecretInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -597,7 +603,8 @@ async fn add_secret(
             },
             now(),
         )
-        .await?;
+        .await
+        .map_err(|e| Problem::from(e).renaming_fields(&[("secret", "value")]))?;
     let location = format!(
         "{}/clients/{}/secrets/{}",
         env_url(&p.tenant, &p.env),
@@ -616,8 +623,8 @@ async fn add_secret(
         (status = 404, description = "No such client or secret.", body = Problem, content_type = "application/problem+json")))]
 async fn get_secret(
     State(fennec): State<Fennec>,
-    Path(p): Path<ItemPath>,
     caller: Caller,
+    Path(p): Path<ItemPath>,
 ) -> Answer<Json<SecretInfo>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     fennec
@@ -638,8 +645,8 @@ async fn get_secret(
         (status = 404, description = "No such client or secret.", body = Problem, content_type = "application/problem+json")))]
 async fn delete_secret(
     State(fennec): State<Fennec>,
-    Path(p): Path<ItemPath>,
     caller: Caller,
+    Path(p): Path<ItemPath>,
 ) -> Answer<StatusCode> {
     caller.require(&p.tenant, ControlAccess::Write)?;
     fennec
@@ -659,8 +666,8 @@ async fn delete_secret(
         (status = 404, description = "No such client.", body = Problem, content_type = "application/problem+json")))]
 async fn list_certificates(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
 ) -> Answer<Json<Vec<Certificate>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
@@ -684,8 +691,8 @@ async fn list_certificates(
         (status = 422, description = "Not a usable certificate, or too many.", body = Problem, content_type = "application/problem+json")))]
 async fn add_certificate(
     State(fennec): State<Fennec>,
-    Path(p): Path<AppPath>,
     caller: Caller,
+    Path(p): Path<AppPath>,
     Body(input): Body<CertificateInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
@@ -706,7 +713,8 @@ async fn add_certificate(
             &der_base64,
             now(),
         )
-        .await?;
+        .await
+        .map_err(|e| Problem::from(e).renaming_fields(&[("certificates", "certificate")]))?;
     let location = format!(
         "{}/clients/{}/certificates/{}",
         env_url(&p.tenant, &p.env),
@@ -725,8 +733,8 @@ async fn add_certificate(
         (status = 404, description = "No such client or certificate.", body = Problem, content_type = "application/problem+json")))]
 async fn get_certificate(
     State(fennec): State<Fennec>,
-    Path(p): Path<ItemPath>,
     caller: Caller,
+    Path(p): Path<ItemPath>,
 ) -> Answer<Json<Certificate>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let app = AppPath {
@@ -753,8 +761,8 @@ async fn get_certificate(
         (status = 422, description = "It is the client's last certificate.", body = Problem, content_type = "application/problem+json")))]
 async fn delete_certificate(
     State(fennec): State<Fennec>,
-    Path(p): Path<ItemPath>,
     caller: Caller,
+    Path(p): Path<ItemPath>,
 ) -> Answer<StatusCode> {
     caller.require(&p.tenant, ControlAccess::Write)?;
     fennec
@@ -773,8 +781,8 @@ async fn delete_certificate(
         (status = 404, description = "No such environment.", body = Problem, content_type = "application/problem+json")))]
 async fn list_signing_keys(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<SigningKey>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let keys = fennec
@@ -793,19 +801,23 @@ async fn list_signing_keys(
         (status = 422, description = "A rotation is under way, or the fields need attention.", body = Problem, content_type = "application/problem+json")))]
 async fn rotate_signing_key(
     State(fennec): State<Fennec>,
-    Path(p): Path<EnvPath>,
     caller: Caller,
+    Path(p): Path<EnvPath>,
     Body(input): Body<RotationInput>,
 ) -> Answer<Response> {
     caller.require(&p.tenant, ControlAccess::Write)?;
     let alg = match input.alg.as_deref() {
-        Some(alg) => Some(parse_signing_alg(alg)?),
+        Some(alg) => Some(
+            parse_signing_alg(alg)
+                .map_err(|e| Problem::from(e).renaming_fields(&[("alg", "alg")]))?,
+        ),
         None => None,
     };
     let grace = input.grace_secs.unwrap_or(DEFAULT_ROTATION_GRACE_SECS);
     let key = fennec
         .rotate_signing_key(&caller.0.actor(), &p.tenant, &p.env, alg, grace, now())
-        .await?;
+        .await
+        .map_err(|e| Problem::from(e).renaming_fields(&[("grace", "grace_secs")]))?;
     let location = format!("{}/signing-keys/{}", env_url(&p.tenant, &p.env), key.kid);
     Ok(created(location, SigningKey::from(key)))
 }
@@ -818,8 +830,8 @@ async fn rotate_signing_key(
         (status = 404, description = "No such environment or published key.", body = Problem, content_type = "application/problem+json")))]
 async fn get_signing_key(
     State(fennec): State<Fennec>,
-    Path(p): Path<KeyPath>,
     caller: Caller,
+    Path(p): Path<KeyPath>,
 ) -> Answer<Json<SigningKey>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     fennec
@@ -839,9 +851,9 @@ async fn get_signing_key(
     responses((status = 200, description = "The records.", body = [AuditRecord])))]
 async fn list_audit(
     State(fennec): State<Fennec>,
+    caller: Caller,
     Path(p): Path<TenantPath>,
     Query(query): Query<AuditQuery>,
-    caller: Caller,
 ) -> Answer<Json<Vec<AuditRecord>>> {
     caller.require(&p.tenant, ControlAccess::Read)?;
     let records = fennec
@@ -929,8 +941,16 @@ fn changes_of(details: &ApplicationDetails) -> ApplicationChanges {
     }
 }
 
-/// The certificates in a PEM or base64 DER text, as the domain takes them.
+/// The certificates in a PEM or base64 DER text, as the domain takes them. A text that holds
+/// a private key too is refused: the key must not travel, and now needs replacing.
 fn certificate_der_base64(text: &str, field: &str) -> Answer<Vec<String>> {
+    if text.contains("PRIVATE KEY-----") {
+        return Err(field_problem(
+            field,
+            "Send only the public certificate. This text holds a private key, which must never \
+             leave its owner: replace that key, since it has now been sent.",
+        ));
+    }
     certificates_in_file(text.trim().as_bytes())
         .map(|ders| ders.iter().map(|der| STANDARD.encode(der)).collect())
         .map_err(|e| field_problem(field, &e.to_string()))

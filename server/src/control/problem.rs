@@ -18,10 +18,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// What kind of problem this is, e.g. `urn:fennec:problem:validation`.
-    #[serde(rename = "type")]
-    pub kind: String,
+    #[serde(rename = "type", serialize_with = "problem_type")]
+    #[schema(value_type = String)]
+    pub kind: &'static str,
     /// A short summary of the kind, the same for every occurrence.
-    pub title: String,
+    #[schema(value_type = String)]
+    pub title: &'static str,
     pub status: u16,
     /// What went wrong this time, for a person to read.
     pub detail: String,
@@ -31,7 +33,15 @@ pub struct Problem {
     /// For a 401 or 403: the `WWW-Authenticate` challenge (RFC 6750 §3).
     #[serde(skip)]
     #[schema(ignore)]
-    challenge: Option<String>,
+    challenge: Option<Box<str>>,
+}
+
+/// The `type` member: a URN made from the problem's short code.
+fn problem_type<S: serde::Serializer>(
+    code: &&'static str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("urn:fennec:problem:{code}"))
 }
 
 /// One field the server refused, and why.
@@ -53,10 +63,15 @@ impl From<FieldError> for ProblemField {
 
 impl Problem {
     /// A problem of kind `urn:fennec:problem:{code}`.
-    pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Problem {
-            kind: format!("urn:fennec:problem:{code}"),
-            title: title.to_string(),
+            kind: code,
+            title,
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
@@ -69,7 +84,7 @@ impl Problem {
     }
 
     fn with_challenge(mut self, challenge: String) -> Self {
-        self.challenge = Some(challenge);
+        self.challenge = Some(challenge.into());
         self
     }
 }

@@ -9,7 +9,7 @@ mod pages;
 mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
@@ -22,6 +22,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                // Named by their content hash when built with hash-files, so they can be cached
+                // for a year.
+                <HashedStylesheet id="fennec" options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -38,7 +41,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="fennec" href="/pkg/fennec.css" />
         <Title text="Fennec" />
         <Router>
             <Routes fallback=pages::NotFound>

@@ -49,6 +49,7 @@ pub fn router(fennec: Fennec) -> Router {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     ))
+    .layer(crate::console_compression())
     .with_state(fennec)
 }
 

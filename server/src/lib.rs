@@ -17,6 +17,7 @@ use fennec_core::store::Store;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Settings;
@@ -65,6 +66,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         .site_root(site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(settings.listen)
+        // Uses the hashed asset names when cargo-leptos left a hash.txt beside the binary
+        // (Leptos reads it from there, and fails if it is asked to and it is missing).
+        .hash_files(hash_file_beside_binary())
         .build();
     let app = router(fennec, options);
 
@@ -80,6 +84,14 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)
+}
+
+/// Whether the build left the list of content-hashed asset names next to this binary.
+fn hash_file_beside_binary() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers and containers send).
@@ -168,7 +180,9 @@ pub fn router(fennec: Fennec, options: LeptosOptions) -> Router {
         .with_state(options)
         .layer(middleware::from_fn(move |req, next| {
             check_origin(public_origin.clone(), req, next)
-        }));
+        }))
+        .layer(middleware::from_fn(asset_caching))
+        .layer(console_compression());
 
     Router::new()
         .merge(oauth::routes(fennec.clone()))
@@ -186,6 +200,32 @@ pub fn router(fennec: Fennec, options: LeptosOptions) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+}
+
+/// Brotli or gzip for the console's pages and files, at a level that compresses the WASM
+/// bundle in milliseconds rather than the seconds that the highest brotli level takes.
+pub(crate) fn console_compression() -> CompressionLayer {
+    CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(5))
+}
+
+/// A year of caching for the console's content-hashed files (`/pkg/fennec.<hash>.wasm`), which
+/// change name whenever they change; everything else under `/pkg` is checked again each time.
+async fn asset_caching(req: Request, next: Next) -> Response {
+    let policy = req.uri().path().strip_prefix("/pkg/").map(|file| {
+        match file.split('.').count() >= 3 && !file.contains('/') {
+            true => "public, max-age=31536000, immutable",
+            false => "no-cache",
+        }
+    });
+    let mut response = next.run(req).await;
+    if let Some(policy) = policy {
+        if response.status().is_success() {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        }
+    }
+    response
 }
 
 /// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.

@@ -100,3 +100,68 @@ async fn a_mistyped_token_url_is_not_found_rather_than_forbidden() {
 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// Writes a console asset of `size` compressible bytes into the site's `pkg` folder.
+fn asset(dir: &ScratchDatabase, name: &str, size: usize) {
+    let pkg = dir.folder().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join(name),
+        "fennec console asset ".repeat(size / 21 + 1),
+    )
+    .unwrap();
+}
+
+async fn get_asset(router: Router, path: &str) -> axum::response::Response {
+    let request = Request::get(path)
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    router.oneshot(request).await.unwrap()
+}
+
+#[tokio::test]
+async fn hashed_console_assets_are_cached_for_a_year_and_compressed() {
+    let (router, dir) = router().await;
+    asset(&dir, "fennec.Xk3j9aQ2.wasm", 40_000);
+
+    let response = get_asset(router, "/pkg/fennec.Xk3j9aQ2.wasm").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+}
+
+#[tokio::test]
+async fn unhashed_console_assets_are_checked_again_each_time() {
+    let (router, dir) = router().await;
+    asset(&dir, "fennec.css", 4_000);
+
+    let response = get_asset(router, "/pkg/fennec.css").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test]
+async fn console_pages_are_compressed_and_the_token_endpoint_is_not() {
+    let (router, _dir) = router().await;
+
+    let page = get_asset(router.clone(), "/console/login").await;
+    let token = router
+        .oneshot(
+            Request::post("/acme/-/oauth/token")
+                .header(header::ACCEPT_ENCODING, "br, gzip")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("grant_type=client_credentials"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(page.headers()[header::CONTENT_ENCODING], "br");
+    assert!(token.headers().get(header::CONTENT_ENCODING).is_none());
+}

@@ -19,6 +19,8 @@ pub mod pkcs12;
 #[cfg(feature = "server")]
 pub mod proven;
 #[cfg(feature = "server")]
+pub mod recent;
+#[cfg(feature = "server")]
 pub mod request;
 #[cfg(feature = "server")]
 pub mod scope;

@@ -16,13 +16,15 @@ use crate::error::TokenError;
 use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
 use crate::proven::ProvenSecrets;
+use crate::recent::Recent;
 use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
 use crate::rules::{self, ClientAuthMethod};
 use crate::scope::{resolve_scopes, split_scope_param, Grant};
 use crate::secret::{self, Secret, StoredSecret};
 use crate::store::{
-    AdminRow, ApplicationRow, AuditEntry, InitialSetup, NewApplication, NewCertificate,
-    NewEnvironment, NewSecret, NewSigningKey, SetupRefused, SigningKeyRow, Store, StoreError,
+    AdminRow, ApplicationRow, AuditEntry, GrantRow, InitialSetup, NewApplication, NewCertificate,
+    NewEnvironment, NewSecret, NewSigningKey, SecretRow, SetupRefused, SigningKeyRow, Store,
+    StoreError,
 };
 use crate::throttle::FailureThrottle;
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
@@ -56,6 +58,11 @@ pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
 pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 86_400;
 /// Most clients whose proven secrets one process remembers (a few hundred bytes each).
 const PROVEN_SECRETS_LIMIT: usize = 200_000;
+/// How long the token endpoint uses what it read about a client or a signing key. Another
+/// instance's change is seen within this time (the bound is one second).
+const RECENT_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Most clients (and environments) whose recently read state one process keeps.
+const RECENT_CLIENTS_LIMIT: usize = 10_000;
 /// Most clients and sources whose failed authentications one process counts at a time.
 const FAILURE_KEYS_LIMIT: usize = 100_000;
 /// Failed sign-ins tolerated before each further attempt must wait.
@@ -170,6 +177,28 @@ pub struct TokenTarget<'a> {
     pub application: Option<&'a str>,
 }
 
+/// What the token endpoint reads about a client: its registration, secrets and grants.
+struct ClientSnapshot {
+    app: ApplicationRow,
+    secrets: Vec<SecretRow>,
+    grants: Vec<GrantRow>,
+}
+
+/// Grant rows gathered per resource, in their order.
+fn group_grants(rows: Vec<GrantRow>) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = Vec::new();
+    for row in rows {
+        match grants.iter_mut().find(|g| g.resource == row.resource_name) {
+            Some(grant) => grant.scopes.push(row.scope),
+            None => grants.push(Grant {
+                resource: row.resource_name,
+                scopes: vec![row.scope],
+            }),
+        }
+    }
+    grants
+}
+
 /// Why a client assertion did not authenticate: refused (told to the client) or a failure.
 enum AssertionProblem {
     Refused(String),
@@ -185,6 +214,9 @@ pub struct Fennec {
     dummy_hash: Arc<str>,
     hashing: HashingLimiter,
     proven: Arc<ProvenSecrets>,
+    recent_clients: Arc<Recent<Arc<ClientSnapshot>>>,
+    /// The signer of each environment, with the time a next key takes over, if one is due.
+    recent_signers: Arc<Recent<(Arc<LoadedKey>, Option<i64>)>>,
     client_failures: Arc<FailureThrottle>,
     source_failures: Arc<FailureThrottle>,
     last_assertion_prune: Arc<std::sync::atomic::AtomicI64>,
@@ -203,6 +235,8 @@ impl Fennec {
             dummy_hash: dummy_hash.into(),
             hashing: HashingLimiter::per_core(),
             proven: Arc::new(ProvenSecrets::new(PROVEN_SECRETS_LIMIT)),
+            recent_clients: Arc::new(Recent::new(RECENT_TTL, RECENT_CLIENTS_LIMIT)),
+            recent_signers: Arc::new(Recent::new(RECENT_TTL, RECENT_CLIENTS_LIMIT)),
             client_failures: Arc::new(FailureThrottle::new(
                 FAILURE_KEYS_LIMIT,
                 crate::throttle::FREE_CLIENT_FAILURES,
@@ -766,12 +800,14 @@ impl Fennec {
             }
         }
 
-        let app = self
-            .store
-            .application(target.tenant, target.environment, &presented_id)
-            .await
-            .map_err(store_failure)?
+        let snapshot = self
+            .client_snapshot(target.tenant, target.environment, &presented_id)
+            .await?;
+        let app = snapshot
+            .as_ref()
+            .map(|s| s.app.clone())
             .filter(|a| a.is_client);
+        let secrets: &[SecretRow] = snapshot.as_ref().map_or(&[], |s| &s.secrets);
         let authenticated = match &request.credentials {
             ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
                 let method = request.credentials.method();
@@ -784,7 +820,7 @@ impl Fennec {
                 .flatten()
                 .max();
                 let checked = self
-                    .check_client_secret(app.as_ref(), method, secret.clone(), wait, now)
+                    .check_client_secret(app.as_ref(), secrets, method, secret.clone(), wait, now)
                     .await?;
                 if checked.is_none() {
                     self.client_failures.record_failure(&client_key, now);
@@ -815,7 +851,10 @@ impl Fennec {
             ));
         }
 
-        let grants = self.grants_of(&app.id).await?;
+        let grants = match &snapshot {
+            Some(snapshot) if snapshot.app.id == app.id => group_grants(snapshot.grants.clone()),
+            _ => self.grants_of(&app.id).await?,
+        };
         let requested = split_scope_param(request.scope.as_deref().unwrap_or(""));
         let granted = resolve_scopes(&requested, &grants, &app.name)?;
         let key = self
@@ -1189,6 +1228,7 @@ impl Fennec {
     async fn check_client_secret(
         &self,
         app: Option<&ApplicationRow>,
+        secrets: &[SecretRow],
         method: Option<ClientAuthMethod>,
         presented: Secret,
         refused_for: Option<i64>,
@@ -1199,16 +1239,12 @@ impl Fennec {
             .and_then(|m| m.parse::<ClientAuthMethod>().ok());
         let usable = app.is_some() && method.is_some() && registered_method == method;
         let stored: Vec<StoredSecret> = match app {
-            Some(a) if usable => self
-                .store
-                .client_secrets(&a.id)
-                .await
-                .map_err(store_failure)?
-                .into_iter()
+            Some(_) if usable => secrets
+                .iter()
                 .map(|s| StoredSecret {
-                    id: s.id,
-                    hash: s.hash,
-                    info: s.info,
+                    id: s.id.clone(),
+                    hash: s.hash.clone(),
+                    info: s.info.clone(),
                     expires_at: s.expires_at,
                 })
                 .collect(),
@@ -1342,39 +1378,86 @@ impl Fennec {
             .client_grants(client_app_id)
             .await
             .map_err(store_failure)?;
-        let mut grants: Vec<Grant> = Vec::new();
-        for row in rows {
-            match grants.iter_mut().find(|g| g.resource == row.resource_name) {
-                Some(grant) => grant.scopes.push(row.scope),
-                None => grants.push(Grant {
-                    resource: row.resource_name,
-                    scopes: vec![row.scope],
-                }),
-            }
-        }
-        Ok(grants)
+        Ok(group_grants(rows))
     }
 
-    /// The environment's primary signing key, parsed once per process.
+    /// A registration with its secrets and grants as the token endpoint needs them, read at
+    /// most once per moment (see [`crate::recent`]); `None` for an unknown name.
+    async fn client_snapshot(
+        &self,
+        tenant: &str,
+        env: &str,
+        name: &str,
+    ) -> Result<Option<Arc<ClientSnapshot>>, TokenError> {
+        let key = format!("{tenant}/{env}/{name}");
+        let generation = self.store.generation();
+        if let Some(snapshot) = self.recent_clients.get(&key, generation) {
+            return Ok(Some(snapshot));
+        }
+        let Some(app) = self
+            .store
+            .application(tenant, env, name)
+            .await
+            .map_err(store_failure)?
+        else {
+            return Ok(None);
+        };
+        let secrets = self
+            .store
+            .client_secrets(&app.id)
+            .await
+            .map_err(store_failure)?;
+        let grants = self
+            .store
+            .client_grants(&app.id)
+            .await
+            .map_err(store_failure)?;
+        let snapshot = Arc::new(ClientSnapshot {
+            app,
+            secrets,
+            grants,
+        });
+        self.recent_clients.put(key, generation, snapshot.clone());
+        Ok(Some(snapshot))
+    }
+
+    /// The environment's primary signing key, parsed once per process and looked up at most
+    /// once per moment (see [`crate::recent`]).
     async fn primary_key(
         &self,
         tenant: &str,
         env: &str,
         now: i64,
     ) -> Result<Arc<LoadedKey>, TokenError> {
+        let cache_key = format!("{tenant}/{env}");
+        let generation = self.store.generation();
+        if let Some((key, switch_at)) = self.recent_signers.get(&cache_key, generation) {
+            // Kept only until a next key is due to take over.
+            if switch_at.is_none_or(|at| now < at) {
+                return Ok(key);
+            }
+        }
+
         let rows = self
             .current_keys(tenant, env, now)
             .await
             .map_err(store_failure)?;
+        let switch_at = rows
+            .iter()
+            .filter(|k| k.state == "next")
+            .filter_map(|k| k.activates_at)
+            .min();
         let Some(row) = rows.into_iter().find(|k| k.state == "primary") else {
             tracing::error!(tenant, env, "environment has no primary signing key");
             return Err(TokenError::ServerError);
         };
-
-        self.loaded_key(row).map_err(|e| {
+        let key = self.loaded_key(row).map_err(|e| {
             tracing::error!(error = %e, "signing key cannot be loaded");
             TokenError::ServerError
-        })
+        })?;
+        self.recent_signers
+            .put(cache_key, generation, (key.clone(), switch_at));
+        Ok(key)
     }
 
     /// A stored signing key, parsed once per process.

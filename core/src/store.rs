@@ -87,6 +87,9 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool,
     health: Arc<Health>,
+    /// Counts this process's changes to registrations, keys and environments, so that values
+    /// kept for a moment (see `crate::recent`) are dropped as soon as this process changes them.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +172,12 @@ macro_rules! audited_change {
 /// parameters and SQL that SQLite and PostgreSQL read alike. The result passes through the
 /// outage tracker.
 macro_rules! on_pool {
+    // A change to what the token endpoint reads: counted once it is done, whatever the outcome.
+    ($store:expr, changes $pool:ident => $body:expr) => {{
+        let result = on_pool!($store, $pool => $body);
+        $store.generation.fetch_add(1, Ordering::SeqCst);
+        result
+    }};
     ($store:expr, $pool:ident => $body:expr) => {{
         let result: Result<_, StoreError> = match &$store.pool {
             Pool::Sqlite($pool) => async { $body }.await,
@@ -356,6 +365,11 @@ pub enum SetupRefused {
 }
 
 impl Store {
+    /// How many changes this process has made to registrations, keys and environments.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Opens the database at `url` with the default pool options; see [`Store::connect_with`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         Store::connect_with(url, &StoreOptions::default()).await
@@ -396,6 +410,7 @@ impl Store {
         Ok(Store {
             pool,
             health: Arc::default(),
+            generation: Arc::default(),
         })
     }
 
@@ -458,7 +473,7 @@ impl Store {
 
     /// Consumes the setup token and writes the first administrator, tenant and session.
     pub async fn complete_setup(&self, setup: &InitialSetup) -> Result<(), SetupRefused> {
-        let done = on_pool!(self, pool => {
+        let done = on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
 
             // Deleting the token first makes a concurrent second use find nothing to delete.
@@ -701,7 +716,7 @@ impl Store {
         activates_at: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO signing_keys (kid, tenant, environment, alg, private_der, state, \
                  created_at, activates_at) \
@@ -728,7 +743,7 @@ impl Store {
         now: i64,
         retire_after: i64,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE signing_keys SET state = 'retired', retires_at = $3 \
@@ -863,7 +878,7 @@ impl Store {
         secret_id: &str,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "DELETE FROM client_secrets WHERE id = $1 AND application_id = $2",
             )
@@ -878,7 +893,7 @@ impl Store {
         app: &NewApplication,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
 
             sqlx::query(
@@ -1041,7 +1056,7 @@ impl Store {
         strict: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "UPDATE environments SET strict_assertion_audience = $1 \
                  WHERE tenant = $2 AND name = $3",
@@ -1110,7 +1125,7 @@ impl Store {
         update: &ApplicationUpdate,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
 
             sqlx::query(
@@ -1198,7 +1213,7 @@ impl Store {
         application_id: &str,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query("DELETE FROM applications WHERE id = $1")
                 .bind(application_id))
         })
@@ -1212,7 +1227,7 @@ impl Store {
         max: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO client_secrets (id, application_id, hash, info, created_at, \
                  expires_at) SELECT $1, $2, $3, $4, $5, $6 \
@@ -1237,7 +1252,7 @@ impl Store {
         max: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "INSERT INTO client_certificates (id, application_id, der, sha256_thumbprint, \
                  created_at) SELECT $1, $2, $3, $4, $5 \
@@ -1261,7 +1276,7 @@ impl Store {
         keep_one: bool,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "DELETE FROM client_certificates WHERE application_id = $1 \
                  AND sha256_thumbprint = $2 AND (NOT $3 OR \
@@ -1280,7 +1295,7 @@ impl Store {
         env: &NewEnvironment,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
             add_environment!(tx, tenant, env, audit.at);
             insert_audit(audit).execute(&mut *tx).await?;
@@ -1296,7 +1311,7 @@ impl Store {
         environments: &[NewEnvironment],
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2)")
                 .bind(tenant)
@@ -1320,7 +1335,7 @@ impl Store {
         display_name: &str,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, changes pool => {
             audited_change!(pool, audit, sqlx::query(
                 "UPDATE environments SET display_name = $3 WHERE tenant = $1 AND name = $2",
             )

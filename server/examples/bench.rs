@@ -14,10 +14,11 @@ use fennec_core::keys::{LoadedKey, SigningAlg, SigningKey};
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::{self, Secret};
 use fennec_core::service::{Fennec, NewClientInput, NewResourceInput};
-use fennec_core::store::scratch::first_start;
+use fennec_core::store::scratch::{first_start, ADMIN_PASSWORD};
 use fennec_core::store::{AuditEntry, NewApplication, NewSecret, Store};
 use fennec_core::views::GrantInput;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use leptos::server_fn::ServerFn;
 use serde_json::json;
 
 const PORT: u16 = 18_931;
@@ -46,7 +47,12 @@ impl Drop for Server {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let binary = PathBuf::from(args.get(1).expect("usage: bench <path to release fennec>"));
+    let binary = PathBuf::from(
+        args.get(1)
+            .expect("usage: bench <path to release fennec> [site root]"),
+    );
+    // The console's built site, for its figures; without it only the token endpoint is measured.
+    let site = args.get(2).map(PathBuf::from);
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -62,8 +68,16 @@ fn main() {
         for registered in [10usize, 100_000] {
             let dir = tempfile::tempdir().unwrap();
             let seeded = runtime.block_on(seed(dir.path(), alg, registered));
-            let server = start(&binary, dir.path());
+            let server = start(&binary, dir.path(), site.as_deref());
             let idle_rss = rss_kib(&server, "VmRSS");
+            let first = alg == SigningAlg::RS256 && registered == 10;
+            if first {
+                match &site {
+                    Some(_) => console_figures(&runtime, seeded.registrations),
+                    None => println!("console figures skipped: no site root given"),
+                }
+            }
+            let mut honest_rate = None;
 
             let cases: Vec<(&str, Vec<String>)> = vec![
                 ("client_secret_post warm", seeded.post.clone()),
@@ -79,6 +93,9 @@ fn main() {
                     drive(dir.path(), &lines, 2);
                 }
                 let m = drive(dir.path(), &lines, duration);
+                if name == "client_secret_post warm" {
+                    honest_rate = Some(m.rate);
+                }
                 println!(
                     "{name:<26} {alg} registered={registered:<6} {:>7.0} req/s  p50 {:>6.2} ms  \
                      p99 {:>6.2} ms  errors {:<4} peak RSS {:>4} MB  {:>3.0}% of two-core bound",
@@ -89,6 +106,9 @@ fn main() {
                     rss_kib(&server, "VmHWM") / 1024,
                     100.0 * m.rate / (bound * 2.0)
                 );
+            }
+            if first {
+                flood_case(&runtime, dir.path(), &seeded, seconds, honest_rate, &server);
             }
             println!(
                 "server RSS at idle: {} MB ({alg}, {registered} registered clients)",
@@ -113,6 +133,8 @@ fn signing_rate(alg: SigningAlg) -> f64 {
 
 /// Request lines for wrk: `authorization-header|form-body` (the header may be empty).
 struct Seeded {
+    /// Registrations in the measured environment, for the applications list figure.
+    registrations: usize,
     post: Vec<String>,
     basic: Vec<String>,
     assertions: Vec<String>,
@@ -241,6 +263,7 @@ async fn seed(dir: &Path, alg: SigningAlg, registered: usize) -> Seeded {
         insert_client(&store, &name, &shared_hash, &resource_id, now).await;
     }
     Seeded {
+        registrations: 2 * WARM_CLIENTS + 2 + extra,
         post,
         basic,
         assertions,
@@ -282,9 +305,15 @@ async fn insert_client(store: &Store, name: &str, hash: &str, resource_id: &str,
     store.insert_application(&app, &audit).await.unwrap();
 }
 
-fn start(binary: &Path, dir: &Path) -> Server {
-    let site = dir.join("site");
-    std::fs::create_dir_all(site.join("pkg")).unwrap();
+fn start(binary: &Path, dir: &Path, site: Option<&Path>) -> Server {
+    let site = match site {
+        Some(site) => site.to_path_buf(),
+        None => {
+            let empty = dir.join("site");
+            std::fs::create_dir_all(empty.join("pkg")).unwrap();
+            empty
+        }
+    };
     let child = Command::new(binary)
         .arg("serve")
         .env("FENNEC_LISTEN", format!("127.0.0.1:{PORT}"))
@@ -303,6 +332,159 @@ fn start(binary: &Path, dir: &Path) -> Server {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("fennec did not start");
+}
+
+/// Prints the console's figures: its first load in headless Chromium (bytes as served, time
+/// until hydrated) and the server time of the applications list with every registration.
+fn console_figures(runtime: &tokio::runtime::Runtime, registrations: usize) {
+    let base = format!("http://127.0.0.1:{PORT}");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../end2end/bench/console-load.mjs"
+    );
+    let output = Command::new("node").arg(script).arg(&base).output();
+    match output {
+        Ok(out) if out.status.success() => {
+            let figures: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            println!(
+                "console first load (headless Chromium, empty cache): {:.0} KB transferred, \
+                 hydrated after {} ms",
+                figures["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                figures["interactive_ms"]
+            );
+            for file in figures["files"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<44} {:>6.1} KB  {}",
+                    file["url"].as_str().unwrap_or_default(),
+                    file["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                    file["encoding"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        Ok(out) => println!(
+            "console first load not measured: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        ),
+        Err(e) => println!("console first load not measured: node did not run ({e})"),
+    }
+
+    let times = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let signed_in = client
+            .post(format!(
+                "{base}{}",
+                <fennec_app::api::SignIn as ServerFn>::PATH
+            ))
+            .header("Origin", &base)
+            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        let cookie = signed_in
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_string();
+        let mut times = Vec::new();
+        let mut complete = true;
+        for _ in 0..21 {
+            let started = Instant::now();
+            let page = client
+                .get(format!("{base}/console/acme/-/applications"))
+                .header("Cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let body = page.text().await.unwrap_or_default();
+            times.push(started.elapsed().as_secs_f64() * 1_000.0);
+            complete &= body.contains("filler-999");
+        }
+        (times, complete)
+    });
+    let (mut sorted, complete) = times;
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "applications list with {registrations} registrations, rendered on the server: \
+         p50 {:.0} ms, slowest {:.0} ms (21 loads over loopback{})",
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1],
+        if complete {
+            ""
+        } else {
+            "; some pages lacked rows!"
+        }
+    );
+}
+
+/// Measures honest warm `client_secret_post` clients while one client id is flooded with 500
+/// wrong secrets a second, and prints their rate against the rate without the flood.
+fn flood_case(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    seeded: &Seeded,
+    seconds: u64,
+    honest_rate: Option<f64>,
+    server: &Server,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts: Arc<[AtomicU64; 3]> = Arc::new(Default::default());
+    let flood = {
+        let stop = stop.clone();
+        let counts = counts.clone();
+        runtime.spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://127.0.0.1:{PORT}/acme/-/oauth/token");
+            let limit = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut tick = tokio::time::interval(Duration::from_millis(2));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let Ok(permit) = limit.clone().try_acquire_owned() else {
+                    continue;
+                };
+                let request = client
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials&client_id=post-0&client_secret=wrong");
+                let counts = counts.clone();
+                tokio::spawn(async move {
+                    let slot = match request.send().await.map(|r| r.status().as_u16()) {
+                        Ok(429) => 0,
+                        Ok(401) => 1,
+                        _ => 2,
+                    };
+                    counts[slot].fetch_add(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+        })
+    };
+    let m = drive(dir, &seeded.post, seconds);
+    stop.store(true, Ordering::Relaxed);
+    let _ = runtime.block_on(flood);
+
+    let sent: u64 = counts.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+    let share = honest_rate.map_or(f64::NAN, |r| 100.0 * m.rate / r);
+    println!(
+        "flood: honest client_secret_post RS256 {:>7.0} req/s ({share:.0}% of the rate without \
+         it) while one client got {:.0} wrong secrets/s: {} answered 429, {} answered 401, {} \
+         other; peak RSS {} MB",
+        m.rate,
+        sent as f64 / seconds as f64,
+        counts[0].load(Ordering::Relaxed),
+        counts[1].load(Ordering::Relaxed),
+        counts[2].load(Ordering::Relaxed),
+        rss_kib(server, "VmHWM") / 1024
+    );
 }
 
 /// The server's memory figure `field` (`VmRSS` now, `VmHWM` peak) in KiB.

@@ -2,6 +2,7 @@
 // then plain HTTP only, registering an API and a client and getting a token for it.
 import { test, expect, Page } from '@playwright/test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { baseURL } from '../playwright.config';
 
 const tenant = 'acme';
@@ -132,4 +133,15 @@ test('the API docs page renders the OpenAPI document without leaving Fennec', as
   await expect(page.getByRole('heading', { name: /Fennec Control API/ })).toBeVisible();
   await expect(page.getByText('/api/v1/tenants/{tenant}/environments/{env}/clients', { exact: true }).first()).toBeVisible();
   expect(outside).toEqual([]);
+});
+
+test('the OpenAPI document is valid OpenAPI 3.1', async ({ request }) => {
+  const answer = await request.get('/api/v1/openapi.json');
+  expect(answer.status()).toBe(200);
+  const document = await answer.json();
+
+  // Validates against the OpenAPI 3.1 schema and resolves every $ref.
+  const validated = await SwaggerParser.validate(structuredClone(document));
+  expect(validated.openapi).toMatch(/^3\.1\./);
+  expect(Object.keys(document.paths).length).toBeGreaterThan(10);
 });

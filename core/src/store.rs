@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::FromRow;
 
 #[cfg(feature = "test-support")]
@@ -384,6 +386,10 @@ impl Store {
                 .create_if_missing(true)
                 .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // With a write-ahead log, NORMAL syncs at checkpoints rather than at every
+                // commit: a crash of the process loses nothing, a power cut may lose the last
+                // commits, and the file is never corrupted. Every assertion id is a commit.
+                .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.statement_timeout);
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
@@ -1496,6 +1502,28 @@ mod tests {
             "mysql://fennec:***@db:3306/fennec"
         );
         assert_eq!(redact_url("mysql://db/fennec"), "mysql://db/fennec");
+    }
+
+    #[tokio::test]
+    async fn the_embedded_database_logs_ahead_and_syncs_at_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fennec.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a sqlite URL opens SQLite");
+        };
+
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+
+        assert_eq!(mode, "wal");
+        assert_eq!(synchronous, 1, "NORMAL");
     }
 
     #[tokio::test]

@@ -4,25 +4,11 @@ import { test, expect, Page } from '@playwright/test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { baseURL } from '../playwright.config';
+import { hydrated, signIn, tenant } from '../support/console';
 
-const tenant = 'acme';
 const api = `/api/v1/tenants/${tenant}`;
 
 test.describe.configure({ mode: 'serial' });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto('/console/login');
-  await hydrated(page);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/-/applications`);
-  await hydrated(page);
-}
 
 let automationSecret = '';
 

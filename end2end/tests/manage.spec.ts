@@ -3,24 +3,10 @@
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { baseURL } from '../playwright.config';
+import { hydrated, signIn, tenant } from '../support/console';
 
-const tenant = 'acme';
 
 test.describe.configure({ mode: 'serial' });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto('/console/login');
-  await hydrated(page);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/-/applications`);
-  await hydrated(page);
-}
 
 async function createResource(page: Page, env: string, name: string, scopes: string[]) {
   await page.goto(`/console/${tenant}/${env}/applications/new-resource`);

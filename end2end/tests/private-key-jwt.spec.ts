@@ -9,8 +9,8 @@ import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { SignJWT, importPKCS8, createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { baseURL } from '../playwright.config';
+import { hydrated, signIn, tenant } from '../support/console';
 
-const tenant = 'acme';
 const issuer = `${baseURL}/${tenant}/-/`;
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -78,19 +78,6 @@ test.beforeAll(() => {
 });
 
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto('/console/login');
-  await hydrated(page);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(`${baseURL}/console/${tenant}/-/applications`);
-}
 
 async function openWizardWithPrivateKeyJwt(page: Page, clientId: string) {
   await page.goto(`/console/${tenant}/-/applications/new-client`);

@@ -4,17 +4,13 @@ import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseURL } from '../playwright.config';
+import { hydrated, tenant } from '../support/console';
 
 const username = 'admin';
 const password = 'correct horse battery staple';
-const tenant = 'acme';
 
 function setupLink(): string {
   return readFileSync(join(process.env.FENNEC_DATA_DIR!, 'setup-link.txt'), 'utf8').trim();
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
 test.describe.configure({ mode: 'serial' });

@@ -206,15 +206,9 @@ async fn docs_page() -> Response {
         .into_response()
 }
 
-/// The automation client behind the request's bearer token.
+/// The automation client behind the request's bearer token, already authorised for the
+/// tenant in the request's path and for what its method does (reading or changing).
 pub struct Caller(pub ControlCaller);
-
-impl Caller {
-    /// Refuses the call unless the token reaches `tenant` with `access`.
-    pub fn require(&self, tenant: &str, access: ControlAccess) -> Result<(), Problem> {
-        self.0.permits(tenant, access).map_err(Problem::from)
-    }
-}
 
 impl FromRequestParts<Fennec> for Caller {
     type Rejection = Problem;

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use fennec_core::secret::Secret;
 use fennec_core::service::{
-    parse_signing_alg, Admin, ControlAccess, Fennec, NewClientInput as DomainNewClient,
-    NewResourceInput, SecretInput as DomainSecret, ServiceError, DEFAULT_ROTATION_GRACE_SECS,
+    parse_signing_alg, Admin, Fennec, NewClientInput as DomainNewClient, NewResourceInput,
+    SecretInput as DomainSecret, ServiceError, DEFAULT_ROTATION_GRACE_SECS,
 };
 use fennec_core::upload::certificates_in_file;
 use fennec_core::views::{ApplicationChanges, ApplicationDetails, ApplicationKind, FieldError};
@@ -108,7 +108,6 @@ fn env_url(tenant: &str, env: &str) -> String {
     responses((status = 200, description = "The token's tenant.", body = [Tenant])))]
 async fn list_tenants(State(fennec): State<Fennec>, caller: Caller) -> Answer<Json<Vec<Tenant>>> {
     let tenant = caller.0.tenant.clone();
-    caller.require(&tenant, ControlAccess::Read)?;
     Ok(Json(vec![
         tenant_document(&fennec, &caller, &tenant).await?,
     ]))
@@ -122,7 +121,6 @@ async fn get_tenant(
     caller: Caller,
     Path(p): Path<TenantPath>,
 ) -> Answer<Json<Tenant>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     Ok(Json(tenant_document(&fennec, &caller, &p.tenant).await?))
 }
 
@@ -160,7 +158,6 @@ async fn list_environments(
     caller: Caller,
     Path(p): Path<TenantPath>,
 ) -> Answer<Json<Vec<Environment>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     Ok(Json(
         environment_documents(&fennec, &caller.0.actor(), &p.tenant).await?,
     ))
@@ -179,7 +176,6 @@ async fn create_environment(
     Path(p): Path<TenantPath>,
     Body(input): Body<EnvironmentInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let view = fennec
         .create_environment(
             &caller.0.actor(),
@@ -205,7 +201,6 @@ async fn get_environment(
     caller: Caller,
     Path(p): Path<EnvPath>,
 ) -> Answer<Json<Environment>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     environment_documents(&fennec, &caller.0.actor(), &p.tenant)
         .await?
         .into_iter()
@@ -227,7 +222,6 @@ async fn update_environment(
     Path(p): Path<EnvPath>,
     Body(input): Body<EnvironmentUpdate>,
 ) -> Answer<Json<Environment>> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let view = fennec
         .rename_environment(
             &caller.0.actor(),
@@ -254,7 +248,6 @@ async fn list_resources(
     caller: Caller,
     Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<Resource>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registrations(&fennec, &caller, &p, |k| k != ApplicationKind::Client).await?;
     Ok(Json(details.into_iter().map(Resource::of).collect()))
 }
@@ -273,7 +266,6 @@ async fn create_resource(
     Path(p): Path<EnvPath>,
     Body(input): Body<ResourceInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     // Checked before anything is saved, so that bad notes leave no resource behind.
     fennec_core::service::check_notes(&input.notes)
         .map_err(|e| Problem::from(ServiceError::Invalid(vec![e])))?;
@@ -316,7 +308,6 @@ async fn get_resource(
     caller: Caller,
     Path(p): Path<AppPath>,
 ) -> Answer<Json<Resource>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Resource).await?;
     Ok(Json(Resource::of(details)))
 }
@@ -338,7 +329,6 @@ async fn replace_resource(
     Query(confirmation): Query<Confirmation>,
     Body(input): Body<ResourceInput>,
 ) -> Answer<Json<Resource>> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let actor = caller.0.actor();
     let details = fennec
         .application_details(&actor, &p.tenant, &p.env, &p.name)
@@ -371,7 +361,6 @@ async fn delete_resource(
     Path(p): Path<AppPath>,
     Query(confirmation): Query<Confirmation>,
 ) -> Answer<StatusCode> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let details = registration(&fennec, &caller, &p, Role::Resource).await?;
     let actor = caller.0.actor();
     match details.kind {
@@ -412,7 +401,6 @@ async fn list_clients(
     caller: Caller,
     Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<Client>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registrations(&fennec, &caller, &p, |k| k != ApplicationKind::Resource).await?;
     Ok(Json(details.into_iter().map(Client::of).collect()))
 }
@@ -433,7 +421,6 @@ async fn create_client(
     Path(p): Path<EnvPath>,
     Body(input): Body<NewClientInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let mut certificates = Vec::new();
     for text in &input.certificates {
         certificates.extend(certificate_der_base64(text, "certificates")?);
@@ -476,7 +463,6 @@ async fn get_client(
     caller: Caller,
     Path(p): Path<AppPath>,
 ) -> Answer<Json<Client>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
     Ok(Json(Client::of(details)))
 }
@@ -498,7 +484,6 @@ async fn replace_client(
     Query(confirmation): Query<Confirmation>,
     Body(input): Body<ClientUpdate>,
 ) -> Answer<Json<Client>> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let actor = caller.0.actor();
     let details = fennec
         .application_details(&actor, &p.tenant, &p.env, &p.name)
@@ -531,7 +516,6 @@ async fn delete_client(
     caller: Caller,
     Path(p): Path<AppPath>,
 ) -> Answer<StatusCode> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
     let actor = caller.0.actor();
     match details.kind {
@@ -564,7 +548,6 @@ async fn list_secrets(
     caller: Caller,
     Path(p): Path<AppPath>,
 ) -> Answer<Json<Vec<SecretInfo>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let secrets = fennec
         .client_secret_list(&caller.0.actor(), &p.tenant, &p.env, &p.name)
         .await?;
@@ -584,7 +567,6 @@ async fn add_secret(
     Path(p): Path<AppPath>,
     Body(input): Body<SecretInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let value = match input.value {
         Some(typed) => {
             Some(Secret::from_admin(&typed).map_err(|e| field_problem("value", &e.to_string()))?)
@@ -626,7 +608,6 @@ async fn get_secret(
     caller: Caller,
     Path(p): Path<ItemPath>,
 ) -> Answer<Json<SecretInfo>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     fennec
         .client_secret_list(&caller.0.actor(), &p.tenant, &p.env, &p.name)
         .await?
@@ -648,7 +629,6 @@ async fn delete_secret(
     caller: Caller,
     Path(p): Path<ItemPath>,
 ) -> Answer<StatusCode> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     fennec
         .remove_client_secret(&caller.0.actor(), &p.tenant, &p.env, &p.name, &p.id, now())
         .await?;
@@ -669,7 +649,6 @@ async fn list_certificates(
     caller: Caller,
     Path(p): Path<AppPath>,
 ) -> Answer<Json<Vec<Certificate>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let details = registration(&fennec, &caller, &p, Role::Client).await?;
     Ok(Json(
         details
@@ -695,7 +674,6 @@ async fn add_certificate(
     Path(p): Path<AppPath>,
     Body(input): Body<CertificateInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let mut found = certificate_der_base64(&input.certificate, "certificate")?;
     if found.len() != 1 {
         return Err(field_problem(
@@ -736,7 +714,6 @@ async fn get_certificate(
     caller: Caller,
     Path(p): Path<ItemPath>,
 ) -> Answer<Json<Certificate>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let app = AppPath {
         tenant: p.tenant.clone(),
         env: p.env.clone(),
@@ -764,7 +741,6 @@ async fn delete_certificate(
     caller: Caller,
     Path(p): Path<ItemPath>,
 ) -> Answer<StatusCode> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     fennec
         .remove_client_certificate(&caller.0.actor(), &p.tenant, &p.env, &p.name, &p.id, now())
         .await?;
@@ -784,7 +760,6 @@ async fn list_signing_keys(
     caller: Caller,
     Path(p): Path<EnvPath>,
 ) -> Answer<Json<Vec<SigningKey>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let keys = fennec
         .signing_key_list(&caller.0.actor(), &p.tenant, &p.env, now())
         .await?;
@@ -805,7 +780,6 @@ async fn rotate_signing_key(
     Path(p): Path<EnvPath>,
     Body(input): Body<RotationInput>,
 ) -> Answer<Response> {
-    caller.require(&p.tenant, ControlAccess::Write)?;
     let alg = match input.alg.as_deref() {
         Some(alg) => Some(
             parse_signing_alg(alg)
@@ -833,7 +807,6 @@ async fn get_signing_key(
     caller: Caller,
     Path(p): Path<KeyPath>,
 ) -> Answer<Json<SigningKey>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     fennec
         .signing_key_list(&caller.0.actor(), &p.tenant, &p.env, now())
         .await?
@@ -855,7 +828,6 @@ async fn list_audit(
     Path(p): Path<TenantPath>,
     Query(query): Query<AuditQuery>,
 ) -> Answer<Json<Vec<AuditRecord>>> {
-    caller.require(&p.tenant, ControlAccess::Read)?;
     let records = fennec
         .audit_trail(&caller.0.actor(), &p.tenant, query.target.as_deref())
         .await?;

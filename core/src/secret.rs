@@ -3,12 +3,13 @@
 use std::fmt;
 
 use argon2::password_hash::rand_core::OsRng as HashRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
 use rand::RngCore;
+use subtle::ConstantTimeEq;
 
 /// Shortest secret an admin may type in.
 pub const MIN_ADMIN_SECRET_LEN: usize = 8;
@@ -119,16 +120,59 @@ fn hash_with(hasher: &Argon2<'_>, password: &str) -> Result<String, SecretError>
 }
 
 /// Checks a password against a PHC string in constant time; a malformed PHC string never matches.
+///
+/// The Argon2 working memory (about 19 MiB with the default parameters) is allocated once per
+/// thread and reused: allocating and freeing it for every check makes the system allocator
+/// raise its threshold for returning large blocks to the system, after which each hashing
+/// thread keeps several such blocks and the process grows by hundreds of megabytes.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
-
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
     // The parameters come from the PHC string itself, so older hashes keep verifying
     // after the defaults change.
-    Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok()
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_buffer = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buffer) else {
+        return false;
+    };
+
+    let hasher = Argon2::new(algorithm, version, params.clone());
+    let mut computed = vec![0u8; expected.len()];
+    let done = ARGON2_MEMORY.with(|memory| {
+        let Ok(mut memory) = memory.try_borrow_mut() else {
+            return false;
+        };
+        let blocks = params.block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::new());
+        }
+        hasher
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut computed,
+                &mut memory[..blocks],
+            )
+            .is_ok()
+    });
+    done && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
+}
+
+thread_local! {
+    /// This thread's Argon2 working memory, kept between checks (see [`verify_password`]).
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One stored secret of a client: its Argon2id hash, hint and optional expiry.
@@ -360,6 +404,38 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify_password(secret.expose(), &phc));
         assert!(!verify_password("correct horse battery stapler", &phc));
+    }
+
+    #[test]
+    fn verification_agrees_with_the_library_for_other_parameters() {
+        use argon2::password_hash::PasswordVerifier;
+        let phc = quick_hash("s3cret-value");
+        let parsed = PasswordHash::new(&phc).unwrap();
+
+        for candidate in ["s3cret-value", "s3cret-valuE", ""] {
+            let library = Argon2::default()
+                .verify_password(candidate.as_bytes(), &parsed)
+                .is_ok();
+            assert_eq!(verify_password(candidate, &phc), library, "{candidate:?}");
+        }
+        assert!(verify_password("s3cret-value", &phc));
+    }
+
+    #[test]
+    fn the_working_memory_is_allocated_once_per_thread_and_reused() {
+        std::thread::spawn(|| {
+            let phc = hash_password("password of the day").unwrap();
+            assert!(verify_password("password of the day", &phc));
+            let first = ARGON2_MEMORY.with(|m| m.borrow().as_ptr());
+            assert!(!verify_password("another password", &phc));
+            let second = ARGON2_MEMORY.with(|m| m.borrow().as_ptr());
+
+            assert_eq!(first, second, "the same memory serves the next check");
+            let blocks = ARGON2_MEMORY.with(|m| m.borrow().len());
+            assert_eq!(blocks, Params::default().block_count());
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

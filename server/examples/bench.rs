@@ -59,13 +59,23 @@ fn main() {
         .unwrap_or(10);
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
-    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+    // BENCH_QUICK=1: RS256 with 10 clients only, for a quick look.
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let algs: &[SigningAlg] = match quick {
+        true => &[SigningAlg::RS256],
+        false => &[SigningAlg::RS256, SigningAlg::ES256],
+    };
+    let populations: &[usize] = match quick {
+        true => &[10],
+        false => &[10, 100_000],
+    };
+    for &alg in algs {
         let bound = signing_rate(alg);
         println!(
             "in-process {alg} signing on one core: {bound:.0} tokens/s; two-core bound {:.0}",
             bound * 2.0
         );
-        for registered in [10usize, 100_000] {
+        for &registered in populations {
             let dir = tempfile::tempdir().unwrap();
             let seeded = runtime.block_on(seed(dir.path(), alg, registered));
             let server = start(&binary, dir.path(), site.as_deref());
@@ -73,7 +83,14 @@ fn main() {
             let first = alg == SigningAlg::RS256 && registered == 10;
             if first {
                 match &site {
-                    Some(_) => console_figures(&runtime, seeded.registrations),
+                    Some(_) => {
+                        console_figures(&runtime, seeded.registrations);
+                        println!(
+                            "  after the console figures: RSS {} MB, peak {} MB",
+                            rss_kib(&server, "VmRSS") / 1024,
+                            rss_kib(&server, "VmHWM") / 1024
+                        );
+                    }
                     None => println!("console figures skipped: no site root given"),
                 }
             }
@@ -91,6 +108,11 @@ fn main() {
                 // Warm cases are measured after the first requests proved each secret once.
                 if name.ends_with("warm") {
                     drive(dir.path(), &lines, 2);
+                    println!(
+                        "  after proving the warm secrets: RSS {} MB, peak {} MB",
+                        rss_kib(&server, "VmRSS") / 1024,
+                        rss_kib(&server, "VmHWM") / 1024
+                    );
                 }
                 let m = drive(dir.path(), &lines, duration);
                 if name == "client_secret_post warm" {

@@ -29,6 +29,7 @@ FENNEC_TEST_DATABASE=postgres cargo test -p fennec-core -p fennec-server --featu
 
 step "Building the console and the server"
 cargo leptos build
+node scripts/precompress.mjs target/site/pkg
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 
 step "Browser and interoperability tests"

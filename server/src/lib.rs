@@ -18,6 +18,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Settings;
@@ -169,7 +170,12 @@ pub fn router(fennec: Fennec, options: LeptosOptions) -> Router {
     let shell_options = options.clone();
     let public_origin = origin_of(fennec.public_url());
 
+    // The built console files, with the brotli and gzip copies the build made of them.
+    let pkg = ServeDir::new(Path::new(&*options.site_root).join(&*options.site_pkg_dir))
+        .precompressed_br()
+        .precompressed_gzip();
     let console = Router::new()
+        .nest_service("/pkg", pkg)
         .leptos_routes_with_context(
             &options,
             routes,

@@ -165,3 +165,28 @@ async fn console_pages_are_compressed_and_the_token_endpoint_is_not() {
     assert_eq!(page.headers()[header::CONTENT_ENCODING], "br");
     assert!(token.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+#[tokio::test]
+async fn a_precompressed_copy_is_sent_as_it_is() {
+    let (router, dir) = router().await;
+    asset(&dir, "fennec.Xk3j9aQ2.js", 4_000);
+    let precompressed = b"brotli bytes made by the build".to_vec();
+    std::fs::write(
+        dir.folder().join("pkg/fennec.Xk3j9aQ2.js.br"),
+        &precompressed,
+    )
+    .unwrap();
+
+    let response = get_asset(router, "/pkg/fennec.Xk3j9aQ2.js").await;
+
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(
+        response.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body.as_ref(), precompressed.as_slice());
+}

@@ -1,5 +1,6 @@
 //! Client secrets and admin passwords: generation, rules, Argon2id hashing and verification.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use argon2::password_hash::rand_core::OsRng as HashRng;
@@ -172,7 +173,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 thread_local! {
     /// This thread's Argon2 working memory, kept between checks (see [`verify_password`]).
-    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    static ARGON2_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
 /// One stored secret of a client: its Argon2id hash, hint and optional expiry.

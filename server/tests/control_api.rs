@@ -55,6 +55,13 @@ impl Api {
     /// Registers a master-environment client of `tenant` granted `scopes` of fennec-control,
     /// and gets a token for `scope` from Fennec's own token endpoint.
     async fn token(&self, tenant: &str, client: &str, scopes: &[&str], scope: &str) -> String {
+        let secret = self.master_client(tenant, client, scopes).await;
+        self.token_for(tenant, client, &secret, scope).await
+    }
+
+    /// Registers a master-environment client of `tenant` granted `scopes` of fennec-control,
+    /// and returns its secret.
+    async fn master_client(&self, tenant: &str, client: &str, scopes: &[&str]) -> String {
         let created = self
             .fennec
             .create_client(
@@ -75,8 +82,7 @@ impl Api {
             )
             .await
             .unwrap();
-        self.token_for(tenant, client, &created.secret.unwrap(), scope)
-            .await
+        created.secret.unwrap()
     }
 
     async fn token_for(&self, tenant: &str, client: &str, secret: &str, scope: &str) -> String {
@@ -279,29 +285,9 @@ async fn a_basic_authorization_header_is_an_invalid_token() {
 async fn an_expired_token_is_refused() {
     let api = api().await;
     // A token minted two hours ago by the same key, with a one-hour lifetime.
-    let created = api
-        .fennec
-        .create_client(
-            &api.admin,
-            "acme",
-            "master",
-            NewClientInput {
-                display_name: "old".into(),
-                name: "old".into(),
-                auth_method: ClientAuthMethod::ClientSecretPost,
-                grants: vec![GrantInput {
-                    resource: "fennec-control".into(),
-                    scopes: vec!["read".into()],
-                }],
-                certificates: vec![],
-            },
-            fennec_server::now(),
-        )
-        .await
-        .unwrap();
+    let secret = api.master_client("acme", "old", &["read"]).await;
     let form = format!(
-        "grant_type=client_credentials&client_id=old&client_secret={}&scope=fennec-control:read",
-        created.secret.unwrap()
+        "grant_type=client_credentials&client_id=old&client_secret={secret}&scope=fennec-control:read"
     );
     let http = fennec_core::request::HttpTokenRequest {
         method: "POST",

@@ -177,11 +177,14 @@ pub struct TokenTarget<'a> {
     pub application: Option<&'a str>,
 }
 
-/// What the token endpoint reads about a client: its registration, secrets and grants.
+/// What the token endpoint reads about a client: its registration, secrets and grants, and for
+/// a `private_key_jwt` client its parsed certificates and the environment's audience rule.
 struct ClientSnapshot {
     app: ApplicationRow,
     secrets: Vec<SecretRow>,
     grants: Vec<GrantRow>,
+    certificates: Vec<ClientCertificate>,
+    strict_audience: bool,
 }
 
 /// Grant rows gathered per resource, in their order.
@@ -831,8 +834,10 @@ impl Fennec {
                 checked
             }
             ClientCredentials::Assertion { assertion, .. } => {
-                let app = app.ok_or_else(|| refuse("Client authentication failed."))?;
-                self.check_client_assertion(&target, app, assertion, now)
+                let (Some(app), Some(snapshot)) = (app, snapshot.as_ref()) else {
+                    return Err(refuse("Client authentication failed."));
+                };
+                self.check_client_assertion(&target, app, snapshot, assertion, now)
                     .await
                     .map_err(|problem| match problem {
                         AssertionProblem::Refused(message) => refuse(&message),
@@ -1292,6 +1297,7 @@ impl Fennec {
         &self,
         target: &TokenTarget<'_>,
         app: ApplicationRow,
+        snapshot: &ClientSnapshot,
         assertion: &str,
         now: i64,
     ) -> Result<ApplicationRow, AssertionProblem> {
@@ -1300,25 +1306,8 @@ impl Fennec {
         if method != Some(ClientAuthMethod::PrivateKeyJwt) {
             return Err(refused("Client authentication failed."));
         }
-        let certificates: Vec<ClientCertificate> = self
-            .store
-            .client_certificates(&app.id)
-            .await
-            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?
-            .into_iter()
-            .filter_map(|row| match parse_certificate(&row.der) {
-                Ok(cert) => Some(cert),
-                Err(e) => {
-                    tracing::error!(certificate.id = %row.id, error = %e, "a stored client certificate no longer parses");
-                    None
-                }
-            })
-            .collect();
-        let strict_audience = self
-            .store
-            .strict_assertion_audience(target.tenant, target.environment)
-            .await
-            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?;
+        let certificates = &snapshot.certificates;
+        let strict_audience = snapshot.strict_audience;
         let issuer = self.issuer(target.tenant, target.environment);
         let endpoint = match target.application {
             Some(_) => TokenEndpoint::Application(&app.name),
@@ -1326,7 +1315,7 @@ impl Fennec {
         };
         let verified = verify_assertion(
             assertion,
-            &certificates,
+            certificates,
             &AssertionRules {
                 client_id: &app.name,
                 issuer: &issuer,
@@ -1412,13 +1401,48 @@ impl Fennec {
             .client_grants(&app.id)
             .await
             .map_err(store_failure)?;
+        // Only clients that sign assertions need their certificates and the audience rule.
+        let signs = app.auth_method.as_deref() == Some(ClientAuthMethod::PrivateKeyJwt.as_str());
+        let (certificates, strict_audience) = match signs {
+            true => (
+                self.parsed_certificates(&app.id).await?,
+                self.store
+                    .strict_assertion_audience(tenant, env)
+                    .await
+                    .map_err(store_failure)?,
+            ),
+            false => (Vec::new(), false),
+        };
         let snapshot = Arc::new(ClientSnapshot {
             app,
             secrets,
             grants,
+            certificates,
+            strict_audience,
         });
         self.recent_clients.put(key, generation, snapshot.clone());
         Ok(Some(snapshot))
+    }
+
+    /// A client's stored certificates, parsed; one that no longer parses is logged and skipped.
+    async fn parsed_certificates(
+        &self,
+        client_app_id: &str,
+    ) -> Result<Vec<ClientCertificate>, TokenError> {
+        Ok(self
+            .store
+            .client_certificates(client_app_id)
+            .await
+            .map_err(store_failure)?
+            .into_iter()
+            .filter_map(|row| match parse_certificate(&row.der) {
+                Ok(cert) => Some(cert),
+                Err(e) => {
+                    tracing::error!(certificate.id = %row.id, error = %e, "a stored client certificate no longer parses");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// The environment's primary signing key, parsed once per process and looked up at most

@@ -1137,10 +1137,12 @@ impl Fennec {
         env: &str,
         app: &str,
     ) -> Result<ApplicationRow, ServiceError> {
-        let name = rules::normalize_name(app).unwrap_or_default();
-        match self.store.application(tenant, env, &name).await? {
-            Some(app) if app.is_client => Ok(app),
-            _ => Err(ServiceError::NotFound(format!("The client {app}"))),
+        match self.require_application(tenant, env, app).await {
+            Ok(row) if row.is_client => Ok(row),
+            Ok(_) | Err(ServiceError::NotFound(_)) => {
+                Err(ServiceError::NotFound(format!("The client {app}")))
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -632,7 +632,8 @@ impl Fennec {
             .collect())
     }
 
-    async fn require_application(
+    /// The registration of that name (matched as the console lower-cases it), or `NotFound`.
+    pub(super) async fn require_application(
         &self,
         tenant: &str,
         env: &str,

@@ -21,6 +21,8 @@ pub mod proven;
 #[cfg(feature = "server")]
 pub mod recent;
 #[cfg(feature = "server")]
+pub mod replay;
+#[cfg(feature = "server")]
 pub mod request;
 #[cfg(feature = "server")]
 pub mod scope;

@@ -17,14 +17,15 @@ use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
 use crate::proven::ProvenSecrets;
 use crate::recent::Recent;
+use crate::replay::ReplayLedger;
 use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
 use crate::rules::{self, ClientAuthMethod};
 use crate::scope::{resolve_scopes, split_scope_param, Grant};
 use crate::secret::{self, Secret, StoredSecret};
 use crate::store::{
-    AdminRow, ApplicationRow, AuditEntry, GrantRow, InitialSetup, NewApplication, NewCertificate,
-    NewEnvironment, NewSecret, NewSigningKey, SecretRow, SetupRefused, SigningKeyRow, Store,
-    StoreError,
+    AdminRow, ApplicationRow, AssertionClaim, AuditEntry, GrantRow, InitialSetup, NewApplication,
+    NewCertificate, NewEnvironment, NewSecret, NewSigningKey, SecretRow, SetupRefused,
+    SigningKeyRow, Store, StoreError,
 };
 use crate::throttle::FailureThrottle;
 use crate::token::{mint_access_token, AccessTokenRequest, TokenResponse};
@@ -223,6 +224,8 @@ pub struct Fennec {
     client_failures: Arc<FailureThrottle>,
     source_failures: Arc<FailureThrottle>,
     last_assertion_prune: Arc<std::sync::atomic::AtomicI64>,
+    /// Assertion ids already used, recorded in shared writes.
+    replay: Arc<ReplayLedger>,
 }
 
 impl Fennec {
@@ -249,6 +252,7 @@ impl Fennec {
                 crate::throttle::FREE_SOURCE_FAILURES,
             )),
             last_assertion_prune: Arc::default(),
+            replay: Arc::new(ReplayLedger::new()),
         })
     }
 
@@ -1332,11 +1336,16 @@ impl Fennec {
         })?;
 
         self.prune_assertion_ids(now).await;
+        let claim = AssertionClaim {
+            application_id: app.id.clone(),
+            jti: verified.jti,
+            expires_at: verified.expires_at,
+        };
         let first_use = self
-            .store
-            .claim_assertion_id(&app.id, &verified.jti, verified.expires_at, now)
+            .replay
+            .claim(&self.store, claim, now)
             .await
-            .map_err(|e| AssertionProblem::Failed(store_failure(e)))?;
+            .map_err(|_| AssertionProblem::Failed(TokenError::TemporarilyUnavailable))?;
         if !first_use {
             tracing::warn!(client.id = %app.name, "client assertion replayed");
             return Err(refused("This client assertion was already used."));

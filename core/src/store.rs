@@ -189,6 +189,17 @@ macro_rules! on_pool {
     }};
 }
 
+/// Most assertion ids written by one statement (three parameters each).
+const CLAIMS_PER_STATEMENT: usize = 200;
+
+/// One use of a client assertion's id, to be recorded until the assertion expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionClaim {
+    pub application_id: String,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct AdminRow {
     pub id: String,
@@ -998,8 +1009,7 @@ impl Store {
     }
 
     /// Records the use of an assertion id; `false` when the same client already used it and
-    /// that assertion has not yet expired. One statement, so two racing uses cannot both win,
-    /// in one process or across instances.
+    /// that assertion has not yet expired. See [`Store::claim_assertion_ids`].
     pub async fn claim_assertion_id(
         &self,
         application_id: &str,
@@ -1007,21 +1017,71 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
-            let result = sqlx::query(
-                "INSERT INTO used_assertions (application_id, jti, expires_at) \
-                 VALUES ($1, $2, $3) \
-                 ON CONFLICT (application_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
-                 WHERE used_assertions.expires_at < $4",
-            )
-            .bind(application_id)
-            .bind(jti)
-            .bind(expires_at)
-            .bind(now)
-            .execute(pool)
-            .await?;
-            Ok(result.rows_affected() == 1)
-        })
+        let claim = AssertionClaim {
+            application_id: application_id.to_string(),
+            jti: jti.to_string(),
+            expires_at,
+        };
+        let first_use = self.claim_assertion_ids(&[claim], now).await?;
+        Ok(first_use[0])
+    }
+
+    /// Records the use of several assertion ids at once, answering for each, in order, whether
+    /// it was its first use: `false` when the same client already used that id and the
+    /// assertion has not yet expired, or when the id comes earlier in the same list. Each
+    /// statement is one upsert, so two racing uses cannot both win, in one process or across
+    /// instances; a long list is written in several statements.
+    pub async fn claim_assertion_ids(
+        &self,
+        claims: &[AssertionClaim],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        // A list may name one id twice; only its first mention can win, and PostgreSQL refuses
+        // an upsert that touches the same row twice.
+        let mut first_use = vec![false; claims.len()];
+        let mut unique: Vec<usize> = Vec::with_capacity(claims.len());
+        let mut seen = std::collections::HashSet::with_capacity(claims.len());
+        for (index, claim) in claims.iter().enumerate() {
+            if seen.insert((claim.application_id.as_str(), claim.jti.as_str())) {
+                unique.push(index);
+            }
+        }
+        for chunk in unique.chunks(CLAIMS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO used_assertions (application_id, jti, expires_at) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                let base = 2 + 3 * row;
+                if row > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", base, base + 1, base + 2));
+            }
+            sql.push_str(
+                " ON CONFLICT (application_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE used_assertions.expires_at < $1 \
+                 RETURNING application_id, jti",
+            );
+            let won: Vec<(String, String)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql).bind(now);
+                for &index in chunk {
+                    let claim = &claims[index];
+                    query = query
+                        .bind(&claim.application_id)
+                        .bind(&claim.jti)
+                        .bind(claim.expires_at);
+                }
+                Ok(query.fetch_all(pool).await?)
+            })?;
+            let won: std::collections::HashSet<(&str, &str)> =
+                won.iter().map(|(a, j)| (a.as_str(), j.as_str())).collect();
+            for &index in chunk {
+                let claim = &claims[index];
+                first_use[index] =
+                    won.contains(&(claim.application_id.as_str(), claim.jti.as_str()));
+            }
+        }
+        Ok(first_use)
     }
 
     /// Forgets assertion ids whose assertions expired before `now`.

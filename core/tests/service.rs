@@ -2,6 +2,7 @@
 
 use fennec_core::error::TokenError;
 use fennec_core::keys::SigningAlg;
+use fennec_core::replay::ReplayLedger;
 use fennec_core::request::HttpTokenRequest;
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::Secret;
@@ -10,6 +11,7 @@ use fennec_core::service::{
     TokenTarget,
 };
 use fennec_core::store::scratch::ScratchDatabase;
+use fennec_core::store::AssertionClaim;
 use fennec_core::views::{ApplicationKind, GrantInput};
 
 const NOW: i64 = 1_800_000_000;
@@ -588,6 +590,95 @@ async fn assertion_ids_are_single_use_until_they_expire_and_then_pruned() {
         .claim_assertion_id(&app.id, "j1", NOW + 300, NOW + 250)
         .await
         .unwrap());
+}
+
+fn claim(application_id: &str, jti: &str, expires_at: i64) -> AssertionClaim {
+    AssertionClaim {
+        application_id: application_id.to_string(),
+        jti: jti.to_string(),
+        expires_at,
+    }
+}
+
+async fn signer_id(fennec: &Fennec, admin: &Admin, dir: &ScratchDatabase) -> String {
+    let input = jwt_client(vec![certificate_for(&rcgen::PKCS_ECDSA_P256_SHA256)]);
+    fennec
+        .create_client(admin, "acme", "-", input, NOW)
+        .await
+        .unwrap();
+    let store = dir.store().await;
+    store
+        .application("acme", "-", "signer")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_list_of_assertion_ids_is_answered_use_by_use_in_order() {
+    let (fennec, admin, dir) = with_admin().await;
+    let app = signer_id(&fennec, &admin, &dir).await;
+    let store = dir.store().await;
+    assert!(store
+        .claim_assertion_id(&app, "used", NOW + 100, NOW)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_assertion_id(&app, "expired", NOW + 10, NOW)
+        .await
+        .unwrap());
+
+    let claims = [
+        claim(&app, "used", NOW + 100),
+        claim(&app, "fresh", NOW + 100),
+        claim(&app, "fresh", NOW + 100),
+        claim(&app, "expired", NOW + 100),
+        claim(&app, "other", NOW + 100),
+    ];
+    let first_use = store.claim_assertion_ids(&claims, NOW + 20).await.unwrap();
+    assert_eq!(first_use, [false, true, false, true, true]);
+
+    // More ids than one statement takes: every one is new once, and used the second time.
+    let many: Vec<_> = (0..450)
+        .map(|i| claim(&app, &format!("many-{i}"), NOW + 100))
+        .collect();
+    let first_use = store.claim_assertion_ids(&many, NOW).await.unwrap();
+    assert!(first_use.iter().all(|&first| first));
+    let again = store.claim_assertion_ids(&many, NOW).await.unwrap();
+    assert!(again.iter().all(|&first| !first));
+    assert!(store
+        .claim_assertion_ids(&[], NOW)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_uses_of_one_assertion_id_let_exactly_one_through() {
+    let (fennec, admin, dir) = with_admin().await;
+    let app = signer_id(&fennec, &admin, &dir).await;
+    let store = dir.store().await;
+    let ledger = std::sync::Arc::new(ReplayLedger::new());
+
+    let race = |jti: fn(usize) -> String| {
+        let (ledger, store, app) = (ledger.clone(), store.clone(), app.clone());
+        futures_join_all((0..48).map(move |i| {
+            let (ledger, store, app) = (ledger.clone(), store.clone(), app.clone());
+            async move {
+                ledger
+                    .claim(&store, claim(&app, &jti(i), NOW + 100), NOW)
+                    .await
+                    .unwrap()
+            }
+        }))
+    };
+    let same = race(|_| "same".to_string()).await;
+    assert_eq!(same.iter().filter(|&&first| first).count(), 1, "{same:?}");
+    let distinct = race(|i| format!("distinct-{i}")).await;
+    assert!(distinct.iter().all(|&first| first), "{distinct:?}");
+    let replayed = race(|i| format!("distinct-{i}")).await;
+    assert!(replayed.iter().all(|&first| !first), "{replayed:?}");
 }
 
 #[tokio::test]

@@ -17,8 +17,8 @@ use crate::hashing::HashingLimiter;
 use crate::keys::{LoadedKey, SigningAlg, SigningKey};
 use crate::proven::ProvenSecrets;
 use crate::recent::Recent;
-use crate::replay::ReplayLedger;
-use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest};
+use crate::replay::{ClaimFailed, ReplayLedger};
+use crate::request::{parse_token_request, ClientCredentials, HttpTokenRequest, TokenRequest};
 use crate::rules::{self, ClientAuthMethod};
 use crate::scope::{resolve_scopes, split_scope_param, Grant};
 use crate::secret::{self, Secret, StoredSecret};
@@ -204,9 +204,17 @@ fn group_grants(rows: Vec<GrantRow>) -> Vec<Grant> {
 }
 
 /// Why a client assertion did not authenticate: refused (told to the client) or a failure.
-enum AssertionProblem {
-    Refused(String),
-    Failed(TokenError),
+/// The recording of an assertion's `jti`, under way.
+struct PendingClaim(tokio::task::JoinHandle<Result<bool, ClaimFailed>>);
+
+impl PendingClaim {
+    /// Whether this was the assertion's first use; an error when it could not be recorded.
+    async fn first_use(self) -> Result<bool, TokenError> {
+        match self.0.await {
+            Ok(Ok(first_use)) => Ok(first_use),
+            Ok(Err(ClaimFailed)) | Err(_) => Err(TokenError::TemporarilyUnavailable),
+        }
+    }
 }
 
 /// Fennec's domain service, shared by the console and the token endpoint; cheap to clone.
@@ -815,6 +823,7 @@ impl Fennec {
             .map(|s| s.app.clone())
             .filter(|a| a.is_client);
         let secrets: &[SecretRow] = snapshot.as_ref().map_or(&[], |s| &s.secrets);
+        let mut pending_claim = None;
         let authenticated = match &request.credentials {
             ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
                 let method = request.credentials.method();
@@ -841,26 +850,49 @@ impl Fennec {
                 let (Some(app), Some(snapshot)) = (app, snapshot.as_ref()) else {
                     return Err(refuse("Client authentication failed."));
                 };
-                self.check_client_assertion(&target, app, snapshot, assertion, now)
+                let (app, claim) = self
+                    .check_client_assertion(&target, app, snapshot, assertion, now)
                     .await
-                    .map_err(|problem| match problem {
-                        AssertionProblem::Refused(message) => refuse(&message),
-                        AssertionProblem::Failed(e) => e,
-                    })
-                    .map(Some)?
+                    .map_err(|message| refuse(&message))?;
+                pending_claim = Some(claim);
+                Some(app)
             }
             ClientCredentials::None => None,
         };
         let Some(app) = authenticated else {
             return Err(refuse("Client authentication failed."));
         };
+        // The token is made while the assertion's use is being recorded; the answer decides
+        // whether it is handed out, and a replay is reported before any later error, as if
+        // the check had come first.
+        let outcome = self
+            .grant_token(&target, &request, &app, snapshot.as_ref(), now)
+            .await;
+        if let Some(claim) = pending_claim {
+            if !claim.first_use().await? {
+                tracing::warn!(client.id = %app.name, "client assertion replayed");
+                return Err(refuse("This client assertion was already used."));
+            }
+        }
+        outcome
+    }
+
+    /// Everything after client authentication: the grant switch, the scopes and the token.
+    async fn grant_token(
+        &self,
+        target: &TokenTarget<'_>,
+        request: &TokenRequest,
+        app: &ApplicationRow,
+        snapshot: Option<&Arc<ClientSnapshot>>,
+        now: i64,
+    ) -> Result<TokenResponse, TokenError> {
         if !app.client_credentials_enabled {
             return Err(TokenError::UnauthorizedClient(
                 "The client credentials grant is disabled for this client.".into(),
             ));
         }
 
-        let grants = match &snapshot {
+        let grants = match snapshot {
             Some(snapshot) if snapshot.app.id == app.id => group_grants(snapshot.grants.clone()),
             _ => self.grants_of(&app.id).await?,
         };
@@ -1298,7 +1330,9 @@ impl Fennec {
         }
     }
 
-    /// Verifies a `private_key_jwt` assertion (SPEC 4.7) and uses up its `jti`.
+    /// Verifies a `private_key_jwt` assertion (SPEC 4.7) and starts using up its `jti`: the
+    /// use is recorded while the caller goes on, and the caller must await the answer, which
+    /// tells whether the assertion was new, before it hands anything out.
     async fn check_client_assertion(
         &self,
         target: &TokenTarget<'_>,
@@ -1306,8 +1340,8 @@ impl Fennec {
         snapshot: &ClientSnapshot,
         assertion: &str,
         now: i64,
-    ) -> Result<ApplicationRow, AssertionProblem> {
-        let refused = |message: &str| AssertionProblem::Refused(message.to_string());
+    ) -> Result<(ApplicationRow, PendingClaim), String> {
+        let refused = |message: &str| message.to_string();
         let method = app.auth_method.as_deref().and_then(|m| m.parse().ok());
         if method != Some(ClientAuthMethod::PrivateKeyJwt) {
             return Err(refused("Client authentication failed."));
@@ -1341,16 +1375,10 @@ impl Fennec {
             jti: verified.jti,
             expires_at: verified.expires_at,
         };
-        let first_use = self
-            .replay
-            .claim(&self.store, claim, now)
-            .await
-            .map_err(|_| AssertionProblem::Failed(TokenError::TemporarilyUnavailable))?;
-        if !first_use {
-            tracing::warn!(client.id = %app.name, "client assertion replayed");
-            return Err(refused("This client assertion was already used."));
-        }
-        Ok(app)
+        let (replay, store) = (self.replay.clone(), self.store.clone());
+        // A task of its own: the use is recorded even if this request goes away meanwhile.
+        let first_use = tokio::spawn(async move { replay.claim(&store, claim, now).await });
+        Ok((app, PendingClaim(first_use)))
     }
 
     /// Removes expired assertion ids, at most once a minute per process.

@@ -405,6 +405,9 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
+                // A connection to a local file does not go stale, and pinging it before every
+                // statement would double the hand-offs to its worker thread.
+                .test_before_acquire(false)
                 .connect_with(connect)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;

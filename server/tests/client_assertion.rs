@@ -433,6 +433,53 @@ async fn the_same_assertion_twice_is_refused_the_second_time() {
 }
 
 #[tokio::test]
+async fn a_replay_is_reported_before_a_scope_that_is_not_granted() {
+    let server = server().await;
+    let assertion = sign(&RSA, &claims());
+    assert_token(&server.at_environment(&assertion).await);
+    let replay = server
+        .present("/acme/-/oauth/token", &assertion, "&scope=nowhere%3Aread")
+        .await;
+    assert_invalid_client(&replay);
+    assert!(replay.json["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
+}
+
+#[tokio::test]
+async fn an_assertion_is_used_up_by_a_request_that_fails_after_authentication() {
+    let server = server().await;
+    let assertion = sign(&RSA, &claims());
+    let refused = server
+        .present("/acme/-/oauth/token", &assertion, "&scope=nowhere%3Aread")
+        .await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_scope");
+    assert_invalid_client(&server.at_environment(&assertion).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_uses_of_one_assertion_get_one_token() {
+    let server = std::sync::Arc::new(server().await);
+    let assertion = sign(&RSA, &claims());
+    let tries: Vec<_> = (0..24)
+        .map(|_| {
+            let (server, assertion) = (server.clone(), assertion.clone());
+            tokio::spawn(async move { server.at_environment(&assertion).await })
+        })
+        .collect();
+    let mut tokens = 0;
+    for answer in tries {
+        let answer = answer.await.unwrap();
+        match answer.status {
+            StatusCode::OK => tokens += 1,
+            _ => assert_invalid_client(&answer),
+        }
+    }
+    assert_eq!(tokens, 1);
+}
+
+#[tokio::test]
 async fn access_token_type_is_refused_as_an_assertion() {
     let server = server().await;
     let mut header = Header::new(Algorithm::RS256);

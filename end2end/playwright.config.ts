@@ -23,6 +23,7 @@ export default defineConfig({
     // Rotates the Production key and adds an environment, so it runs after the others.
     { name: 'manage', testMatch: /manage\.spec\.ts/, dependencies: ['private-key-jwt'] },
     { name: 'control-api', testMatch: /control-api\.spec\.ts/, dependencies: ['walkthrough'] },
+    { name: 'bundle', testMatch: /bundle\.spec\.ts/, dependencies: ['walkthrough'] },
   ],
   use: {
     baseURL,

@@ -15,7 +15,7 @@ fi
 scripts/setup.sh
 export LEPTOS_OUTPUT_NAME=fennec
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fennec/target}"
-cargo leptos build --release
+cargo leptos build --release --split
 node scripts/precompress.mjs target/site/pkg
 cargo build --release -p fennec-server --example bench
 exec "$CARGO_TARGET_DIR/release/examples/bench" "$CARGO_TARGET_DIR/release/fennec" "$PWD/target/site"

@@ -28,7 +28,7 @@ scripts/postgres.sh
 FENNEC_TEST_DATABASE=postgres cargo test -p fennec-core -p fennec-server --features fennec-core/pkcs12
 
 step "Building the console and the server"
-cargo leptos build
+cargo leptos build --split
 node scripts/precompress.mjs target/site/pkg
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 

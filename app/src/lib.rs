@@ -11,7 +11,7 @@ mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 /// The HTML document around the console, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -35,6 +35,39 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A page whose code the browser fetches when it is first shown, rather than with the rest of
+/// the console: with `cargo leptos build --split`, each one is its own part of the WASM bundle.
+/// Without splitting (as in `cargo leptos watch`) the page is simply part of the one bundle.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(HomePage, pages::home::Home);
+lazy_page!(SetupPage, pages::setup::Setup);
+lazy_page!(LoginPage, pages::login::Login);
+lazy_page!(ApplicationsPage, pages::applications::Applications);
+lazy_page!(ResourceWizardPage, pages::resource_wizard::ResourceWizard);
+lazy_page!(ClientWizardPage, pages::client_wizard::ClientWizard);
+lazy_page!(
+    ApplicationEditPage,
+    pages::application_edit::ApplicationEdit
+);
+lazy_page!(AuditTrailPage, pages::audit::AuditTrail);
+lazy_page!(SettingsPage, pages::settings::EnvironmentSettings);
+
 /// The console's routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -45,32 +78,32 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/console" /> } />
-                <Route path=path!("/console") view=pages::home::Home />
-                <Route path=path!("/console/setup") view=pages::setup::Setup />
-                <Route path=path!("/console/login") view=pages::login::Login />
+                <Route path=path!("/console") view={Lazy::<HomePage>::new()} />
+                <Route path=path!("/console/setup") view={Lazy::<SetupPage>::new()} />
+                <Route path=path!("/console/login") view={Lazy::<LoginPage>::new()} />
                 <Route
                     path=path!("/console/:tenant/:env/applications")
-                    view=pages::applications::Applications
+                    view={Lazy::<ApplicationsPage>::new()}
                 />
                 <Route
                     path=path!("/console/:tenant/:env/applications/new-resource")
-                    view=pages::resource_wizard::ResourceWizard
+                    view={Lazy::<ResourceWizardPage>::new()}
                 />
                 <Route
                     path=path!("/console/:tenant/:env/applications/new-client")
-                    view=pages::client_wizard::ClientWizard
+                    view={Lazy::<ClientWizardPage>::new()}
                 />
                 <Route
                     path=path!("/console/:tenant/:env/applications/:app")
-                    view=pages::application_edit::ApplicationEdit
+                    view={Lazy::<ApplicationEditPage>::new()}
                 />
                 <Route
                     path=path!("/console/:tenant/:env/audit")
-                    view=pages::audit::AuditTrail
+                    view={Lazy::<AuditTrailPage>::new()}
                 />
                 <Route
                     path=path!("/console/:tenant/:env/settings")
-                    view=pages::settings::EnvironmentSettings
+                    view={Lazy::<SettingsPage>::new()}
                 />
             </Routes>
         </Router>

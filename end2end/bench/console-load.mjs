@@ -1,10 +1,10 @@
-// Measures the console's first page load in headless Chromium for the benchmark: the bytes
+// Measures a first load of a console page in headless Chromium for the benchmark: the bytes
 // transferred (as served, compressed) and the time until the page is hydrated. Prints JSON.
-// Usage: node end2end/bench/console-load.mjs http://127.0.0.1:18931
+// Usage: node end2end/bench/console-load.mjs <base URL> <path> [session cookie as name=value]
 import { chromium } from '@playwright/test';
 
-const base = process.argv[2];
-if (!base) throw new Error('usage: console-load.mjs <base URL>');
+const [base, path, cookie] = process.argv.slice(2);
+if (!base || !path) throw new Error('usage: console-load.mjs <base URL> <path> [name=value]');
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -17,12 +17,16 @@ const browser = await chromium.launch({
 async function load() {
   // A new context each time: an empty cache, as for a first visit.
   const context = await browser.newContext();
+  if (cookie) {
+    const [name, ...value] = cookie.split('=');
+    await context.addCookies([{ name, value: value.join('='), url: base }]);
+  }
   const page = await context.newPage();
   const responses = [];
   page.on('response', (response) => responses.push(response));
 
   const started = Date.now();
-  await page.goto(`${base}/console/login`);
+  await page.goto(`${base}${path}`);
   await page.locator('body[data-hydrated="true"]').waitFor({ timeout: 30_000 });
   const interactiveMs = Date.now() - started;
 

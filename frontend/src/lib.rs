@@ -3,5 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(fennec_app::App);
+    // Waits for the current page's part of the bundle before hydrating it.
+    leptos::mount::hydrate_lazy(fennec_app::App);
 }

@@ -420,42 +420,8 @@ fn start(binary: &Path, dir: &Path, site: Option<&Path>) -> Server {
 /// until hydrated) and the server time of the applications list with every registration.
 fn console_figures(runtime: &tokio::runtime::Runtime, registrations: usize) {
     let base = format!("http://127.0.0.1:{PORT}");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../end2end/bench/console-load.mjs"
-    );
-    let output = Command::new("node").arg(script).arg(&base).output();
-    match output {
-        Ok(out) if out.status.success() => {
-            let figures: serde_json::Value =
-                serde_json::from_slice(&out.stdout).unwrap_or_default();
-            println!(
-                "console first load (headless Chromium, empty cache): {:.0} KB transferred, \
-                 hydrated after {} ms",
-                figures["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
-                figures["interactive_ms"]
-            );
-            for file in figures["files"].as_array().into_iter().flatten() {
-                println!(
-                    "  {:<44} {:>6.1} KB  {}",
-                    file["url"].as_str().unwrap_or_default(),
-                    file["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
-                    file["encoding"].as_str().unwrap_or_default()
-                );
-            }
-        }
-        Ok(out) => println!(
-            "console first load not measured: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-        ),
-        Err(e) => println!("console first load not measured: node did not run ({e})"),
-    }
-
-    let times = runtime.block_on(async {
-        let client = reqwest::Client::new();
+    let client = reqwest::Client::new();
+    let cookie = runtime.block_on(async {
         let signed_in = client
             .post(format!(
                 "{base}{}",
@@ -466,13 +432,18 @@ fn console_figures(runtime: &tokio::runtime::Runtime, registrations: usize) {
             .send()
             .await
             .unwrap();
-        let cookie = signed_in
+        signed_in
             .headers()
             .get("set-cookie")
             .and_then(|c| c.to_str().ok())
             .and_then(|c| c.split(';').next())
             .unwrap_or_default()
-            .to_string();
+            .to_string()
+    });
+    first_load(&base, "/console/login", None);
+    first_load(&base, "/console/acme/-/applications", Some(&cookie));
+
+    let times = runtime.block_on(async {
         let mut times = Vec::new();
         let mut complete = true;
         for _ in 0..21 {
@@ -502,6 +473,46 @@ fn console_figures(runtime: &tokio::runtime::Runtime, registrations: usize) {
             "; some pages lacked rows!"
         }
     );
+}
+
+/// Prints the first load of the console page at `path` in headless Chromium, signed in with
+/// `cookie` when given: bytes as sent, time until hydrated, and each file.
+fn first_load(base: &str, path: &str, cookie: Option<&str>) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../end2end/bench/console-load.mjs"
+    );
+    let mut command = Command::new("node");
+    command.arg(script).arg(base).arg(path);
+    command.args(cookie);
+    match command.output() {
+        Ok(out) if out.status.success() => {
+            let figures: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            println!(
+                "console first load of {path} (headless Chromium, empty cache): {:.0} KB \
+                 transferred, hydrated after {} ms",
+                figures["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                figures["interactive_ms"]
+            );
+            for file in figures["files"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<44} {:>6.1} KB  {}",
+                    file["url"].as_str().unwrap_or_default(),
+                    file["bytes"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+                    file["encoding"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        Ok(out) => println!(
+            "console first load of {path} not measured: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        ),
+        Err(e) => println!("console first load not measured: node did not run ({e})"),
+    }
 }
 
 /// Measures honest warm `client_secret_post` clients while one client id is flooded with 500

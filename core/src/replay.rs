@@ -13,7 +13,11 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-use crate::store::{AssertionClaim, Store};
+use crate::store::{AssertionClaim, Store, StoreError, CLAIMS_PER_STATEMENT};
+
+/// Scheduler turns a write waits for more uses to join it, and how many are enough.
+const GATHERING_TURNS: usize = 3;
+const GATHERED_ENOUGH: usize = 8;
 
 /// What a waiting use is told once its write is done: whether it was the first use.
 type Answer = Result<bool, ClaimFailed>;
@@ -44,6 +48,9 @@ impl ReplayLedger {
 
     /// Records the use of `claim`; `true` when it is the first use of that id by that client
     /// among the assertions that have not expired by `now`.
+    ///
+    /// Run it in a task that runs to completion (the token endpoint spawns one per use): a
+    /// call dropped while it writes leaves the uses it took along answered with an error.
     pub async fn claim(
         &self,
         store: &Store,
@@ -52,26 +59,34 @@ impl ReplayLedger {
     ) -> Result<bool, ClaimFailed> {
         let (answer, mut answered) = oneshot::channel();
         self.lock_waiting().push(Waiting { claim, now, answer });
-        let writing = self.writing.lock().await;
-        // The request that wrote before this one may have taken this use along.
-        match answered.try_recv() {
-            Ok(answer) => return answer,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(ClaimFailed),
-            Err(oneshot::error::TryRecvError::Empty) => {}
+        let _writing = self.writing.lock().await;
+        // Let the requests that are about to record a use join this write, rather than
+        // each waiting for a write of its own: a few turns of the scheduler, fewer once
+        // enough uses have gathered. Alone, a use loses only those few turns.
+        for _ in 0..GATHERING_TURNS {
+            if self.lock_waiting().len() >= GATHERED_ENOUGH {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
-        let batch = std::mem::take(&mut *self.lock_waiting());
-        if !batch.is_empty() {
-            // The write runs as a task of its own so that it completes, and answers everyone
-            // it took along, even when the request that started it goes away.
-            let store = store.clone();
-            let write = tokio::spawn(async move { write_batch(&store, batch).await });
-            // A failed task has dropped its answers; each waiting use then reports it below.
-            let _ = write.await;
+        loop {
+            // The request that wrote before this one may have taken this use along.
+            match answered.try_recv() {
+                Ok(answer) => return answer,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(ClaimFailed),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<Waiting> = {
+                let mut waiting = self.lock_waiting();
+                let take = waiting.len().min(CLAIMS_PER_STATEMENT);
+                waiting.drain(..take).collect()
+            };
+            if batch.is_empty() {
+                // Only a write that holds the lock takes uses away, and this one holds it.
+                return Err(ClaimFailed);
+            }
+            write_batch(store, batch).await;
         }
-        drop(writing);
-        // Either this use was in the batch just written, or a write that a departed request
-        // started took it and still answers it.
-        answered.await.unwrap_or(Err(ClaimFailed))
     }
 
     fn lock_waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
@@ -80,25 +95,41 @@ impl ReplayLedger {
     }
 }
 
+/// Writes one batch, of at most one statement, and answers each of its uses.
 async fn write_batch(store: &Store, batch: Vec<Waiting>) {
     // An id whose assertion expired may be used again; judging by the earliest clock in the
     // batch keeps an id taken for as long as any of its requests saw it unexpired.
     let now = batch.iter().map(|w| w.now).min().unwrap_or_default();
     let (claims, answers): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|w| (w.claim, w.answer)).unzip();
-    let outcome = store.claim_assertion_ids(&claims, now).await;
-    if let Err(e) = &outcome {
-        // An outage is logged by the store once per burst; anything else is logged here, once
-        // for the whole batch.
-        if !e.is_unavailable() {
-            tracing::error!(error = %e, "could not record client assertion ids");
-        }
-    }
-    for (index, answer) in answers.into_iter().enumerate() {
-        let first_use = match &outcome {
-            Ok(first_use) => Ok(first_use[index]),
-            Err(_) => Err(ClaimFailed),
+    let outcome: Vec<Result<bool, ClaimFailed>> =
+        match store.claim_assertion_ids(&claims, now).await {
+            Ok(first_use) => first_use.into_iter().map(Ok).collect(),
+            // One use the database refuses (its client was deleted a moment ago, say) fails
+            // the whole statement, which then wrote nothing: each use is tried on its own, so
+            // that only that one fails.
+            Err(e) if !e.is_unavailable() && claims.len() > 1 => {
+                let mut one_by_one = Vec::with_capacity(claims.len());
+                for claim in &claims {
+                    let alone = store.claim_assertion_ids(std::slice::from_ref(claim), now);
+                    one_by_one.push(alone.await.map(|first_use| first_use[0]).map_err(failed));
+                }
+                one_by_one
+            }
+            Err(e) => {
+                failed(e);
+                claims.iter().map(|_| Err(ClaimFailed)).collect()
+            }
         };
+    for (answer, first_use) in answers.into_iter().zip(outcome) {
         let _ = answer.send(first_use);
     }
+}
+
+fn failed(e: StoreError) -> ClaimFailed {
+    // An outage is logged by the store once per burst; anything else is logged here.
+    if !e.is_unavailable() {
+        tracing::error!(error = %e, "could not record a client assertion id");
+    }
+    ClaimFailed
 }

@@ -52,6 +52,8 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_CLIENT_CERTIFICATES: usize = 4;
 /// How often, at most, expired assertion ids are removed from the replay store.
 const ASSERTION_PRUNE_INTERVAL_SECS: i64 = 60;
+/// How long past its assertion's expiry a used `jti` is kept before it is removed.
+const ASSERTION_PRUNE_MARGIN_SECS: i64 = 60;
 /// Longest wait between publishing a next signing key and its first signature.
 pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
 /// Default wait between publishing a next signing key and its first signature, so that
@@ -874,10 +876,19 @@ impl Fennec {
                 return Err(refuse("This client assertion was already used."));
             }
         }
-        outcome
+        let (response, audiences) = outcome?;
+        tracing::info!(
+            tenant = target.tenant,
+            env = target.environment,
+            client.id = %app.name,
+            token.audience = %audiences,
+            "access token issued"
+        );
+        Ok(response)
     }
 
-    /// Everything after client authentication: the grant switch, the scopes and the token.
+    /// Everything after client authentication: the grant switch, the scopes and the token,
+    /// with the audiences it names.
     async fn grant_token(
         &self,
         target: &TokenTarget<'_>,
@@ -885,7 +896,7 @@ impl Fennec {
         app: &ApplicationRow,
         snapshot: Option<&Arc<ClientSnapshot>>,
         now: i64,
-    ) -> Result<TokenResponse, TokenError> {
+    ) -> Result<(TokenResponse, String), TokenError> {
         if !app.client_credentials_enabled {
             return Err(TokenError::UnauthorizedClient(
                 "The client credentials grant is disabled for this client.".into(),
@@ -913,19 +924,13 @@ impl Fennec {
             },
         )?;
 
-        tracing::info!(
-            tenant = target.tenant,
-            env = target.environment,
-            client.id = %app.name,
-            token.audience = %granted.audiences.join(" "),
-            "access token issued"
-        );
-        Ok(TokenResponse {
+        let response = TokenResponse {
             access_token,
             token_type: "Bearer",
             expires_in: app.token_lifetime_secs,
             scope: (!granted.scopes.is_empty()).then(|| granted.scopes.join(" ")),
-        })
+        };
+        Ok((response, granted.audiences.join(" ")))
     }
 
     /// Discovery metadata of an environment or one of its applications (SPEC 1.6, 1.7, 5.2).
@@ -1395,7 +1400,10 @@ impl Fennec {
         {
             return;
         }
-        if let Err(e) = self.store.prune_assertion_ids(now).await {
+        // A use may wait a moment between its check and its write; an id kept a minute past
+        // its assertion's expiry cannot be forgotten while a replay of it is still on its way.
+        let forget_before = now.saturating_sub(ASSERTION_PRUNE_MARGIN_SECS);
+        if let Err(e) = self.store.prune_assertion_ids(forget_before).await {
             tracing::warn!(error = %e, "could not prune expired assertion ids");
         }
     }

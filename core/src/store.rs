@@ -190,7 +190,7 @@ macro_rules! on_pool {
 }
 
 /// Most assertion ids written by one statement (three parameters each).
-const CLAIMS_PER_STATEMENT: usize = 200;
+pub const CLAIMS_PER_STATEMENT: usize = 200;
 
 /// One use of a client assertion's id, to be recorded until the assertion expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1033,7 +1033,8 @@ impl Store {
     /// it was its first use: `false` when the same client already used that id and the
     /// assertion has not yet expired, or when the id comes earlier in the same list. Each
     /// statement is one upsert, so two racing uses cannot both win, in one process or across
-    /// instances; a long list is written in several statements.
+    /// instances. A list longer than [`CLAIMS_PER_STATEMENT`] is written in several statements,
+    /// and a failure may then leave the earlier ones written.
     pub async fn claim_assertion_ids(
         &self,
         claims: &[AssertionClaim],
@@ -1049,6 +1050,12 @@ impl Store {
                 unique.push(index);
             }
         }
+        // Rows in one order everywhere: two instances writing overlapping lists at once then
+        // take their row locks in the same order and cannot deadlock each other.
+        unique.sort_by(|&a, &b| {
+            let key = |i: usize| (claims[i].application_id.as_str(), claims[i].jti.as_str());
+            key(a).cmp(&key(b))
+        });
         for chunk in unique.chunks(CLAIMS_PER_STATEMENT) {
             let mut sql = String::from(
                 "INSERT INTO used_assertions (application_id, jti, expires_at) VALUES ",

@@ -681,6 +681,93 @@ async fn racing_uses_of_one_assertion_id_let_exactly_one_through() {
     assert!(replayed.iter().all(|&first| !first), "{replayed:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_use_the_database_refuses_fails_alone_among_uses_written_together() {
+    let (fennec, admin, dir) = with_admin().await;
+    let app = signer_id(&fennec, &admin, &dir).await;
+    let store = dir.store().await;
+    let ledger = std::sync::Arc::new(ReplayLedger::new());
+    // A use by a client that no longer exists breaks the foreign key of its row.
+    let answers = futures_join_all((0..32).map(|i| {
+        let (ledger, store) = (ledger.clone(), store.clone());
+        let owner = if i % 8 == 0 {
+            "deleted-client".to_string()
+        } else {
+            app.clone()
+        };
+        async move {
+            let first_use = ledger
+                .claim(&store, claim(&owner, &format!("j{i}"), NOW + 100), NOW)
+                .await;
+            (i, first_use)
+        }
+    }))
+    .await;
+    for (i, first_use) in answers {
+        match i % 8 {
+            0 => assert!(first_use.is_err(), "use {i}: {first_use:?}"),
+            _ => assert_eq!(first_use, Ok(true), "use {i}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_used_assertion_id_outlives_its_expiry_by_a_margin_before_it_is_removed() {
+    use base64::Engine;
+    let (fennec, admin, dir) = with_admin().await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["client.example.test".into()]).unwrap();
+    let der = params.self_signed(&key).unwrap().der().to_vec();
+    let certificate = base64::engine::general_purpose::STANDARD.encode(der);
+    fennec
+        .create_client(&admin, "acme", "-", jwt_client(vec![certificate]), NOW)
+        .await
+        .unwrap();
+    let signing_key =
+        jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+    let present = |jti: &'static str, iat: i64, exp: i64| {
+        let claims = serde_json::json!({
+            "iss": "signer", "sub": "signer", "aud": "http://fennec.test/acme/-/",
+            "jti": jti, "iat": iat, "exp": exp,
+        });
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        let assertion = jsonwebtoken::encode(&header, &claims, &signing_key).unwrap();
+        let body = format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A\
+             client-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
+        );
+        let fennec = fennec.clone();
+        async move {
+            let http = HttpTokenRequest {
+                method: "POST",
+                content_type: Some("application/x-www-form-urlencoded"),
+                authorization: None,
+                body: body.as_bytes(),
+            };
+            let target = TokenTarget {
+                tenant: "acme",
+                environment: "-",
+                application: None,
+            };
+            fennec.issue_token(target, &http, iat).await
+        }
+    };
+    present("first", NOW, NOW + 10).await.unwrap();
+    // A minute later expired ids are removed, but not one that expired 51 seconds ago.
+    present("second", NOW + 61, NOW + 100).await.unwrap();
+    let store = dir.store().await;
+    let app = store
+        .application("acme", "-", "signer")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(!store
+        .claim_assertion_id(&app, "first", NOW + 10, NOW + 5)
+        .await
+        .unwrap());
+}
+
 #[tokio::test]
 async fn urls_of_an_unknown_environment_are_not_made_up() {
     let (fennec, _admin, _dir) = with_admin().await;

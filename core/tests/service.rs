@@ -737,20 +737,7 @@ async fn a_used_assertion_id_outlives_its_expiry_by_a_margin_before_it_is_remove
              client-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
         );
         let fennec = fennec.clone();
-        async move {
-            let http = HttpTokenRequest {
-                method: "POST",
-                content_type: Some("application/x-www-form-urlencoded"),
-                authorization: None,
-                body: body.as_bytes(),
-            };
-            let target = TokenTarget {
-                tenant: "acme",
-                environment: "-",
-                application: None,
-            };
-            fennec.issue_token(target, &http, iat).await
-        }
+        async move { token_for(&fennec, &body, iat).await }
     };
     present("first", NOW, NOW + 10).await.unwrap();
     // A minute later expired ids are removed, but not one that expired 51 seconds ago.
@@ -793,9 +780,12 @@ async fn secret_client(fennec: &Fennec, admin: &Admin) -> String {
     created.secret.unwrap()
 }
 
-/// The `kid` in the header of a token issued to `worker` at `now`, or the refusal.
-async fn token_kid(fennec: &Fennec, secret: &str, now: i64) -> Result<String, TokenError> {
-    let body = format!("grant_type=client_credentials&client_id=worker&client_secret={secret}");
+/// The token endpoint's answer at `now` to a form `body` posted to Production of `acme`.
+async fn token_for(
+    fennec: &Fennec,
+    body: &str,
+    now: i64,
+) -> Result<fennec_core::token::TokenResponse, TokenError> {
     let http = HttpTokenRequest {
         method: "POST",
         content_type: Some("application/x-www-form-urlencoded"),
@@ -807,7 +797,13 @@ async fn token_kid(fennec: &Fennec, secret: &str, now: i64) -> Result<String, To
         environment: "-",
         application: None,
     };
-    let token = fennec.issue_token(target, &http, now).await?;
+    fennec.issue_token(target, &http, now).await
+}
+
+/// The `kid` in the header of a token issued to `worker` at `now`, or the refusal.
+async fn token_kid(fennec: &Fennec, secret: &str, now: i64) -> Result<String, TokenError> {
+    let body = format!("grant_type=client_credentials&client_id=worker&client_secret={secret}");
+    let token = token_for(fennec, &body, now).await?;
     let header = jsonwebtoken::decode_header(&token.access_token).unwrap();
     Ok(header.kid.unwrap())
 }

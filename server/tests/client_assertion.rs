@@ -192,6 +192,15 @@ fn assert_invalid_client(answer: &Answer) {
     assert_error(answer, StatusCode::UNAUTHORIZED, "invalid_client");
 }
 
+/// The refusal of an assertion that was already used.
+fn assert_replay(answer: &Answer) {
+    assert_invalid_client(answer);
+    assert!(answer.json["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
+}
+
 #[tokio::test]
 async fn rs256_assertion_to_the_issuer_gets_a_token_for_the_client() {
     let server = server().await;
@@ -424,12 +433,7 @@ async fn the_same_assertion_twice_is_refused_the_second_time() {
     let server = server().await;
     let assertion = sign(&RSA, &claims());
     assert_token(&server.at_environment(&assertion).await);
-    let replay = server.at_environment(&assertion).await;
-    assert_invalid_client(&replay);
-    assert!(replay.json["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("already used"));
+    assert_replay(&server.at_environment(&assertion).await);
 }
 
 #[tokio::test]
@@ -440,11 +444,7 @@ async fn a_replay_is_reported_before_a_scope_that_is_not_granted() {
     let replay = server
         .present("/acme/-/oauth/token", &assertion, "&scope=nowhere%3Aread")
         .await;
-    assert_invalid_client(&replay);
-    assert!(replay.json["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("already used"));
+    assert_replay(&replay);
 }
 
 #[tokio::test]

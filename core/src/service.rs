@@ -205,7 +205,6 @@ fn group_grants(rows: Vec<GrantRow>) -> Vec<Grant> {
     grants
 }
 
-/// Why a client assertion did not authenticate: refused (told to the client) or a failure.
 /// The recording of an assertion's `jti`, under way.
 struct PendingClaim(tokio::task::JoinHandle<Result<bool, ClaimFailed>>);
 
@@ -1346,10 +1345,9 @@ impl Fennec {
         assertion: &str,
         now: i64,
     ) -> Result<(ApplicationRow, PendingClaim), String> {
-        let refused = |message: &str| message.to_string();
         let method = app.auth_method.as_deref().and_then(|m| m.parse().ok());
         if method != Some(ClientAuthMethod::PrivateKeyJwt) {
-            return Err(refused("Client authentication failed."));
+            return Err("Client authentication failed.".to_string());
         }
         let certificates = &snapshot.certificates;
         let strict_audience = snapshot.strict_audience;
@@ -1371,7 +1369,7 @@ impl Fennec {
         )
         .map_err(|e| {
             tracing::info!(client.id = %app.name, reason = %e, "client assertion refused");
-            refused(&e.to_string())
+            e.to_string()
         })?;
 
         self.prune_assertion_ids(now).await;

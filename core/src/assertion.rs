@@ -1,9 +1,13 @@
 //! Client assertions for `private_key_jwt` (RFC 7523 §3, OIDC Core §9): every check of
 //! SPEC 4.7 on a signed JWT except replay, which needs the store.
 
+use std::sync::OnceLock;
+
+use aws_lc_rs::signature::{
+    self, EcdsaVerificationAlgorithm, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use crate::certificate::{CertificateKey, ClientCertificate, EcCurve};
@@ -104,14 +108,152 @@ pub fn claimed_client_id(assertion: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A client certificate with its public key parsed for signature checks, once per algorithm
+/// it is asked to verify, so that a busy client's key is not rebuilt for every assertion.
+#[derive(Debug)]
+pub struct AssertionKey {
+    pub certificate: ClientCertificate,
+    /// One slot per [`Alg`]; `None` when the key cannot serve that alg.
+    parsed: [OnceLock<Option<ParsedPublicKey>>; ASSERTION_ALGORITHMS.len()],
+}
+
+impl AssertionKey {
+    pub fn new(certificate: ClientCertificate) -> AssertionKey {
+        AssertionKey {
+            certificate,
+            parsed: Default::default(),
+        }
+    }
+
+    /// Whether `signature` over `message` verifies with this key under `alg`.
+    fn verifies(&self, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+        let parsed = self.parsed[alg as usize].get_or_init(|| {
+            let parsed = alg.parse(&self.certificate.key);
+            if parsed.is_none() {
+                tracing::warn!(
+                    certificate.kid = %self.certificate.x5t,
+                    alg = ?alg,
+                    "a client certificate's key cannot check this alg"
+                );
+            }
+            parsed
+        });
+        parsed
+            .as_ref()
+            .is_some_and(|key| key.verify_sig(message, signature).is_ok())
+    }
+}
+
+/// An accepted `alg`; its number is its slot in [`AssertionKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+}
+
+impl Alg {
+    fn from_name(name: Option<&str>) -> Result<Alg, AssertionError> {
+        match name {
+            Some("RS256") => Ok(Alg::RS256),
+            Some("RS384") => Ok(Alg::RS384),
+            Some("RS512") => Ok(Alg::RS512),
+            Some("PS256") => Ok(Alg::PS256),
+            Some("PS384") => Ok(Alg::PS384),
+            Some("PS512") => Ok(Alg::PS512),
+            Some("ES256") => Ok(Alg::ES256),
+            Some("ES384") => Ok(Alg::ES384),
+            _ => Err(AssertionError::UnsupportedAlgorithm),
+        }
+    }
+
+    /// `key` made ready for the check RFC 7518 §3 names for this `alg` (JWS carries ECDSA
+    /// signatures as `r || s`); `None` when the key is of another type or aws-lc refuses it.
+    /// An RSA key is built from its modulus and exponent, as read when it was uploaded.
+    fn parse(self, key: &CertificateKey) -> Option<ParsedPublicKey> {
+        let rsa = |params: &'static RsaParameters| match key {
+            CertificateKey::Rsa { modulus, exponent } => RsaPublicKeyComponents {
+                n: modulus,
+                e: exponent,
+            }
+            .to_parsed_public_key(params)
+            .ok(),
+            CertificateKey::Ec { .. } => None,
+        };
+        let ec = |check: &'static EcdsaVerificationAlgorithm| match key {
+            CertificateKey::Ec { point, .. } => ParsedPublicKey::new(check, point).ok(),
+            CertificateKey::Rsa { .. } => None,
+        };
+        match self {
+            Alg::RS256 => rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
+            Alg::RS384 => rsa(&signature::RSA_PKCS1_2048_8192_SHA384),
+            Alg::RS512 => rsa(&signature::RSA_PKCS1_2048_8192_SHA512),
+            Alg::PS256 => rsa(&signature::RSA_PSS_2048_8192_SHA256),
+            Alg::PS384 => rsa(&signature::RSA_PSS_2048_8192_SHA384),
+            Alg::PS512 => rsa(&signature::RSA_PSS_2048_8192_SHA512),
+            Alg::ES256 => ec(&signature::ECDSA_P256_SHA256_FIXED),
+            Alg::ES384 => ec(&signature::ECDSA_P384_SHA384_FIXED),
+        }
+    }
+
+    fn fits(self, key: &CertificateKey) -> bool {
+        match key {
+            CertificateKey::Rsa { .. } => !matches!(self, Alg::ES256 | Alg::ES384),
+            CertificateKey::Ec {
+                curve: EcCurve::P256,
+                ..
+            } => self == Alg::ES256,
+            CertificateKey::Ec {
+                curve: EcCurve::P384,
+                ..
+            } => self == Alg::ES384,
+        }
+    }
+}
+
+/// The three parts of a JWS in compact form (RFC 7515 §7.1), still encoded.
+struct CompactJws<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> CompactJws<'a> {
+    fn split(token: &'a str) -> Result<CompactJws<'a>, AssertionError> {
+        let mut parts = token.split('.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(header), Some(payload), Some(signature), None) => Ok(CompactJws {
+                header,
+                payload,
+                signature,
+            }),
+            _ => Err(AssertionError::Malformed),
+        }
+    }
+
+    /// What the signature covers: the encoded header and payload joined by a dot.
+    fn signing_input(&self, token: &'a str) -> &'a [u8] {
+        &token.as_bytes()[..self.header.len() + 1 + self.payload.len()]
+    }
+}
+
 /// Checks an assertion's header, signature and claims against the client's certificates.
 pub fn verify_assertion(
     assertion: &str,
-    certificates: &[ClientCertificate],
+    keys: &[AssertionKey],
     rules: &AssertionRules<'_>,
 ) -> Result<VerifiedAssertion, AssertionError> {
-    let header = read_header(assertion)?;
-    let alg = accepted_algorithm(header_str(&header, "alg"))?;
+    let jws = CompactJws::split(assertion)?;
+    let header = match decode_json(jws.header)? {
+        Value::Object(map) => map,
+        _ => return Err(AssertionError::Malformed),
+    };
+    let alg = Alg::from_name(header_str(&header, "alg"))?;
     if header.contains_key("crit") {
         return Err(AssertionError::CriticalHeader);
     }
@@ -126,48 +268,43 @@ pub fn verify_assertion(
         }
     }
 
-    let named = select_by_header(&header, certificates)?;
-    let matching_key: Vec<&ClientCertificate> = named
-        .iter()
-        .copied()
-        .filter(|c| key_fits(&c.key, alg))
+    let named = select_by_header(&header, keys)?;
+    let matching_key: Vec<&AssertionKey> = named
+        .into_iter()
+        .filter(|k| alg.fits(&k.certificate.key))
         .collect();
     if matching_key.is_empty() {
         return Err(AssertionError::AlgorithmKeyMismatch);
     }
-    let usable: Vec<&ClientCertificate> = matching_key
+    let usable: Vec<&AssertionKey> = matching_key
         .into_iter()
-        .filter(|c| c.is_valid_at(rules.now))
+        .filter(|k| k.certificate.is_valid_at(rules.now))
         .collect();
     if usable.is_empty() {
         return Err(AssertionError::NoValidCertificate);
     }
 
-    let mut validation = Validation::new(alg);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let mut outcome = Err(AssertionError::BadSignature);
-    for cert in &usable {
-        match jsonwebtoken::decode::<Value>(assertion, &decoding_key(&cert.key), &validation) {
-            Ok(data) => {
-                outcome = Ok(data.claims);
-                break;
-            }
-            // Anything but a signature mismatch is a flaw of the token itself.
-            Err(e) if *e.kind() != jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                outcome = Err(AssertionError::Malformed);
-            }
-            Err(_) => {}
-        }
+    let signature = URL_SAFE_NO_PAD
+        .decode(jws.signature)
+        .map_err(|_| AssertionError::Malformed)?;
+    let message = jws.signing_input(assertion);
+    if !usable.iter().any(|k| k.verifies(alg, message, &signature)) {
+        return Err(AssertionError::BadSignature);
     }
-    let claims = outcome?;
+    let claims = decode_json(jws.payload)?;
     if !claims.is_object() {
         return Err(AssertionError::Malformed);
     }
 
     check_claims(&claims, rules)
+}
+
+/// A base64url part of a JWS read as JSON.
+fn decode_json(part: &str) -> Result<Value, AssertionError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AssertionError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| AssertionError::Malformed)
 }
 
 fn check_claims(
@@ -264,22 +401,6 @@ fn numeric_claim(claims: &Value, name: &str) -> Result<Option<i64>, AssertionErr
     }
 }
 
-fn read_header(assertion: &str) -> Result<serde_json::Map<String, Value>, AssertionError> {
-    let mut parts = assertion.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AssertionError::Malformed);
-    };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| AssertionError::Malformed)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(AssertionError::Malformed),
-    }
-}
-
 /// `JWT` or `client-authentication+jwt`, also with the `application/` prefix that RFC 7515
 /// §4.1.9 lets a `typ` carry, in any case.
 fn accepted_type(typ: &str) -> bool {
@@ -292,29 +413,15 @@ fn header_str<'h>(header: &'h serde_json::Map<String, Value>, name: &str) -> Opt
     header.get(name).and_then(Value::as_str)
 }
 
-fn accepted_algorithm(alg: Option<&str>) -> Result<Algorithm, AssertionError> {
-    match alg {
-        Some("RS256") => Ok(Algorithm::RS256),
-        Some("RS384") => Ok(Algorithm::RS384),
-        Some("RS512") => Ok(Algorithm::RS512),
-        Some("PS256") => Ok(Algorithm::PS256),
-        Some("PS384") => Ok(Algorithm::PS384),
-        Some("PS512") => Ok(Algorithm::PS512),
-        Some("ES256") => Ok(Algorithm::ES256),
-        Some("ES384") => Ok(Algorithm::ES384),
-        _ => Err(AssertionError::UnsupportedAlgorithm),
-    }
-}
-
 /// The certificates the header names by `x5t#S256`, `x5t` or `kid`; all of them when it names
 /// none. A `kid` that matches no certificate is treated as absent, as RFC 7515 leaves its
 /// form to the signer; a thumbprint that matches none is refused.
-fn select_by_header<'c>(
+fn select_by_header<'k>(
     header: &serde_json::Map<String, Value>,
-    certificates: &'c [ClientCertificate],
-) -> Result<Vec<&'c ClientCertificate>, AssertionError> {
-    let pick = |matches: &dyn Fn(&ClientCertificate) -> bool| -> Vec<&'c ClientCertificate> {
-        certificates.iter().filter(|c| matches(c)).collect()
+    keys: &'k [AssertionKey],
+) -> Result<Vec<&'k AssertionKey>, AssertionError> {
+    let pick = |matches: &dyn Fn(&ClientCertificate) -> bool| -> Vec<&'k AssertionKey> {
+        keys.iter().filter(|k| matches(&k.certificate)).collect()
     };
     if let Some(s256) = header_str(header, "x5t#S256") {
         let named = pick(&|c| c.x5t_s256 == s256);
@@ -330,43 +437,216 @@ fn select_by_header<'c>(
             return Ok(named);
         }
     }
-    Ok(certificates.iter().collect())
+    Ok(keys.iter().collect())
 }
 
-fn non_empty(named: Vec<&ClientCertificate>) -> Result<Vec<&ClientCertificate>, AssertionError> {
+fn non_empty(named: Vec<&AssertionKey>) -> Result<Vec<&AssertionKey>, AssertionError> {
     match named.is_empty() {
         true => Err(AssertionError::UnknownCertificate),
         false => Ok(named),
     }
 }
 
-fn key_fits(key: &CertificateKey, alg: Algorithm) -> bool {
-    match key {
-        CertificateKey::Rsa { .. } => matches!(
-            alg,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-        ),
-        CertificateKey::Ec {
-            curve: EcCurve::P256,
-            ..
-        } => alg == Algorithm::ES256,
-        CertificateKey::Ec {
-            curve: EcCurve::P384,
-            ..
-        } => alg == Algorithm::ES384,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certificate::parse_certificate;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use rcgen::{CertificateParams, KeyPair, RsaKeySize};
+    use serde_json::json;
 
-fn decoding_key(key: &CertificateKey) -> DecodingKey {
-    match key {
-        CertificateKey::Rsa { modulus, exponent } => {
-            DecodingKey::from_rsa_raw_components(modulus, exponent)
+    const ISSUER: &str = "https://id.example.test/acme/-/";
+    const NOW: i64 = 1_800_000_000;
+
+    /// A key pair and a certificate for it, valid around [`NOW`].
+    fn credential(key: KeyPair) -> (EncodingKey, AssertionKey) {
+        let mut params = CertificateParams::new(vec!["c1.example.test".into()]).unwrap();
+        params.not_before = time::OffsetDateTime::from_unix_timestamp(NOW - 86_400).unwrap();
+        params.not_after = time::OffsetDateTime::from_unix_timestamp(NOW + 86_400).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let pem = key.serialize_pem();
+        let encoding = match key.algorithm() {
+            alg if alg == &rcgen::PKCS_RSA_SHA256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+            _ => EncodingKey::from_ec_pem(pem.as_bytes()),
         }
-        CertificateKey::Ec { point, .. } => DecodingKey::from_ec_der(point),
+        .unwrap();
+        (
+            encoding,
+            AssertionKey::new(parse_certificate(cert.der()).unwrap()),
+        )
+    }
+
+    fn sign(alg: Algorithm, key: &EncodingKey, jti: &str) -> String {
+        let claims = json!({
+            "iss": "c1", "sub": "c1", "aud": ISSUER, "jti": jti,
+            "iat": NOW, "exp": NOW + 60,
+        });
+        jsonwebtoken::encode(&Header::new(alg), &claims, key).unwrap()
+    }
+
+    fn verify(assertion: &str, keys: &[AssertionKey]) -> Result<VerifiedAssertion, AssertionError> {
+        let rules = AssertionRules {
+            client_id: "c1",
+            issuer: ISSUER,
+            endpoint: TokenEndpoint::Environment,
+            strict_audience: false,
+            now: NOW,
+        };
+        verify_assertion(assertion, keys, &rules)
+    }
+
+    /// The last character of the signature changed, so that its bytes differ.
+    fn tampered(assertion: &str) -> String {
+        let mut text = assertion.to_string();
+        let last = text.pop().unwrap();
+        text.push(if last == 'A' { 'Q' } else { 'A' });
+        text
+    }
+
+    #[test]
+    fn one_rsa_key_verifies_every_rsa_alg_again_and_again() {
+        let rsa = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let (signing, key) = credential(rsa);
+        let keys = [key];
+        let algs = [
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+        ];
+        // Twice over, so that each alg is checked with a key parsed for it and then reused.
+        for round in 0..2 {
+            for alg in algs {
+                let assertion = sign(alg, &signing, &format!("{alg:?}-{round}"));
+                let verified = verify(&assertion, &keys).unwrap();
+                assert_eq!(verified.jti, format!("{alg:?}-{round}"));
+                assert_eq!(
+                    verify(&tampered(&assertion), &keys),
+                    Err(AssertionError::BadSignature)
+                );
+            }
+        }
+        // Each alg got a key of its own, parsed once and kept.
+        for alg in [
+            Alg::RS256,
+            Alg::RS384,
+            Alg::RS512,
+            Alg::PS256,
+            Alg::PS384,
+            Alg::PS512,
+        ] {
+            assert!(keys[0].parsed[alg as usize]
+                .get()
+                .is_some_and(Option::is_some));
+        }
+        assert!(keys[0].parsed[Alg::ES256 as usize].get().is_none());
+    }
+
+    #[test]
+    fn ec_keys_verify_their_own_curve_only() {
+        let (p256_signing, p256) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap());
+        let (p384_signing, p384) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap());
+        let es256 = sign(Algorithm::ES256, &p256_signing, "es256");
+        let es384 = sign(Algorithm::ES384, &p384_signing, "es384");
+        let keys = [p256, p384];
+
+        assert_eq!(verify(&es256, &keys).unwrap().jti, "es256");
+        assert_eq!(verify(&es384, &keys).unwrap().jti, "es384");
+        assert_eq!(
+            verify(&tampered(&es256), &keys),
+            Err(AssertionError::BadSignature)
+        );
+        assert_eq!(
+            verify(&es384, &keys[..1]),
+            Err(AssertionError::AlgorithmKeyMismatch)
+        );
+        assert_eq!(
+            verify(&es256, &keys[1..]),
+            Err(AssertionError::AlgorithmKeyMismatch)
+        );
+    }
+
+    #[test]
+    fn a_token_of_other_than_three_parts_is_malformed() {
+        let (signing, key) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap());
+        let keys = [key];
+        let assertion = sign(Algorithm::ES256, &signing, "j1");
+        let (message, _) = assertion.rsplit_once('.').unwrap();
+
+        for broken in [
+            message.to_string(),
+            format!("{assertion}.x"),
+            format!(".{assertion}"),
+        ] {
+            assert_eq!(
+                verify(&broken, &keys),
+                Err(AssertionError::Malformed),
+                "{broken}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_signature_in_another_base64_form_is_malformed() {
+        let (signing, key) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap());
+        let keys = [key];
+        let assertion = sign(Algorithm::ES256, &signing, "j1");
+        let (message, signature) = assertion.rsplit_once('.').unwrap();
+        // A 64-byte signature ends in a character of which only the top two bits count; one
+        // with any of the other four set is not the canonical form.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let (body, last) = signature.split_at(signature.len() - 1);
+        let value = alphabet
+            .iter()
+            .position(|c| *c == last.as_bytes()[0])
+            .unwrap();
+        let loose = alphabet[(value & 0b11_0000) | 1] as char;
+        let forms = [
+            format!("{assertion}="),
+            format!("{message}.+{}", &signature[1..]),
+            format!("{message}.{body}{loose}"),
+        ];
+
+        for broken in forms {
+            assert_eq!(
+                verify(&broken, &keys),
+                Err(AssertionError::Malformed),
+                "{broken}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_signature_that_is_not_base64url_is_malformed() {
+        let (signing, key) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap());
+        let assertion = sign(Algorithm::ES256, &signing, "j1");
+        let broken = format!("{}*", &assertion[..assertion.len() - 1]);
+
+        assert_eq!(verify(&broken, &[key]), Err(AssertionError::Malformed));
+    }
+
+    #[test]
+    fn claims_are_read_only_after_the_signature_verifies() {
+        let (signing, key) =
+            credential(KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap());
+        let keys = [key];
+        let assertion = sign(Algorithm::ES256, &signing, "j1");
+        let parts: Vec<&str> = assertion.split('.').collect();
+        // A payload that is not JSON, under a signature made for another payload.
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode("not json"),
+            parts[2]
+        );
+
+        assert_eq!(verify(&forged, &keys), Err(AssertionError::BadSignature));
     }
 }

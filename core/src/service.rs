@@ -9,7 +9,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::assertion::{
-    claimed_client_id, verify_assertion, AssertionRules, TokenEndpoint, ASSERTION_ALGORITHMS,
+    claimed_client_id, verify_assertion, AssertionKey, AssertionRules, TokenEndpoint,
+    ASSERTION_ALGORITHMS,
 };
 use crate::certificate::{parse_certificate, ClientCertificate};
 use crate::error::TokenError;
@@ -186,7 +187,7 @@ struct ClientSnapshot {
     app: ApplicationRow,
     secrets: Vec<SecretRow>,
     grants: Vec<GrantRow>,
-    certificates: Vec<ClientCertificate>,
+    certificates: Vec<AssertionKey>,
     strict_audience: bool,
 }
 
@@ -1473,7 +1474,7 @@ impl Fennec {
     async fn parsed_certificates(
         &self,
         client_app_id: &str,
-    ) -> Result<Vec<ClientCertificate>, TokenError> {
+    ) -> Result<Vec<AssertionKey>, TokenError> {
         Ok(self
             .store
             .client_certificates(client_app_id)
@@ -1481,7 +1482,7 @@ impl Fennec {
             .map_err(store_failure)?
             .into_iter()
             .filter_map(|row| match parse_certificate(&row.der) {
-                Ok(cert) => Some(cert),
+                Ok(cert) => Some(AssertionKey::new(cert)),
                 Err(e) => {
                     tracing::error!(certificate.id = %row.id, error = %e, "a stored client certificate no longer parses");
                     None

@@ -15,10 +15,6 @@ use tokio::sync::oneshot;
 
 use crate::store::{AssertionClaim, Store, StoreError, CLAIMS_PER_STATEMENT};
 
-/// Scheduler turns a write waits for more uses to join it, and how many are enough.
-const GATHERING_TURNS: usize = 3;
-const GATHERED_ENOUGH: usize = 8;
-
 /// What a waiting use is told once its write is done: whether it was the first use.
 type Answer = Result<bool, ClaimFailed>;
 
@@ -59,16 +55,9 @@ impl ReplayLedger {
     ) -> Result<bool, ClaimFailed> {
         let (answer, mut answered) = oneshot::channel();
         self.lock_waiting().push(Waiting { claim, now, answer });
+        // Uses that arrive while another write is under way wait here and go together in
+        // the next one; a use that finds no write under way is written at once.
         let _writing = self.writing.lock().await;
-        // Let the requests that are about to record a use join this write, rather than
-        // each waiting for a write of its own: a few turns of the scheduler, fewer once
-        // enough uses have gathered. Alone, a use loses only those few turns.
-        for _ in 0..GATHERING_TURNS {
-            if self.lock_waiting().len() >= GATHERED_ENOUGH {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
         loop {
             // The request that wrote before this one may have taken this use along.
             match answered.try_recv() {

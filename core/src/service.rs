@@ -1382,6 +1382,9 @@ impl Fennec {
         let (replay, store) = (self.replay.clone(), self.store.clone());
         // A task of its own: the use is recorded even if this request goes away meanwhile.
         let first_use = tokio::spawn(async move { replay.claim(&store, claim, now).await });
+        // A task spawned here waits, as a rule, until this one stops for something; stopping
+        // now lets the write reach the database before the token is signed rather than after.
+        tokio::task::yield_now().await;
         Ok((app, PendingClaim(first_use)))
     }
 

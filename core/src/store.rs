@@ -88,6 +88,11 @@ impl Default for StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// On SQLite, one connection of its own for recording assertion ids. A connection drops
+    /// its page cache whenever another connection has written since its last statement, so
+    /// writes that took turns over the pool's connections read the same pages from the file
+    /// again on every commit; one connection that makes them all keeps them.
+    ledger: Option<SqlitePool>,
     health: Arc<Health>,
     /// Counts this process's changes to registrations, keys and environments, so that values
     /// kept for a moment (see `crate::recent`) are dropped as soon as this process changes them.
@@ -179,6 +184,14 @@ macro_rules! on_pool {
         let result = on_pool!($store, $pool => $body);
         $store.generation.fetch_add(1, Ordering::SeqCst);
         result
+    }};
+    // The assertion ledger's writes: on SQLite through its own connection (see `Store::ledger`).
+    ($store:expr, ledger $pool:ident => $body:expr) => {{
+        let result: Result<_, StoreError> = match (&$store.pool, &$store.ledger) {
+            (Pool::Sqlite(_), Some($pool)) | (Pool::Sqlite($pool), None) => async { $body }.await,
+            (Pool::Postgres($pool), _) => async { $body }.await,
+        };
+        $store.health.observe(result)
     }};
     ($store:expr, $pool:ident => $body:expr) => {{
         let result: Result<_, StoreError> = match &$store.pool {
@@ -392,6 +405,7 @@ impl Store {
     /// migrations. On PostgreSQL the migrator holds an advisory lock, so when several
     /// instances start together one migrates and the others wait for it.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let mut ledger = None;
         let pool = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -402,15 +416,19 @@ impl Store {
                 // commits, and the file is never corrupted. Every assertion id is a commit.
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.statement_timeout);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                // A connection to a local file does not go stale, and pinging it before every
-                // statement would double the hand-offs to its worker thread.
-                .test_before_acquire(false)
-                .connect_with(connect)
+            let pool_of = |connections: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    // A connection to a local file does not go stale, and pinging it before
+                    // every statement would double the hand-offs to its worker thread.
+                    .test_before_acquire(false)
+            };
+            let pool = pool_of(options.max_connections)
+                .connect_with(connect.clone())
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            ledger = Some(pool_of(1).connect_lazy_with(connect));
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
@@ -429,9 +447,16 @@ impl Store {
         };
         Ok(Store {
             pool,
+            ledger,
             health: Arc::default(),
             generation: Arc::default(),
         })
+    }
+
+    /// Connections open for recording assertion ids on their own; `None` where they share
+    /// the pool (PostgreSQL).
+    pub fn ledger_connections(&self) -> Option<u32> {
+        self.ledger.as_ref().map(SqlitePool::size)
     }
 
     /// Which backend this store runs on: `sqlite` or `postgres`.
@@ -447,6 +472,9 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
+        }
+        if let Some(ledger) = &self.ledger {
+            ledger.close().await;
         }
     }
 
@@ -1072,7 +1100,7 @@ impl Store {
                  WHERE used_assertions.expires_at < $1 \
                  RETURNING application_id, jti",
             );
-            let won: Vec<(String, String)> = on_pool!(self, pool => {
+            let won: Vec<(String, String)> = on_pool!(self, ledger pool => {
                 let mut query = sqlx::query_as(&sql).bind(now);
                 for &index in chunk {
                     let claim = &claims[index];

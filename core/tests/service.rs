@@ -681,6 +681,27 @@ async fn racing_uses_of_one_assertion_id_let_exactly_one_through() {
     assert!(replayed.iter().all(|&first| !first), "{replayed:?}");
 }
 
+#[tokio::test]
+async fn on_sqlite_assertion_ids_are_written_through_one_connection_of_their_own() {
+    let (fennec, admin, dir) = with_admin().await;
+    let app = signer_id(&fennec, &admin, &dir).await;
+    let store = dir.store().await;
+    let ledger = ReplayLedger::new();
+
+    for i in 0..5 {
+        let jti = format!("own-{i}");
+        assert!(ledger
+            .claim(&store, claim(&app, &jti, NOW + 100), NOW)
+            .await
+            .unwrap());
+    }
+
+    match store.backend() {
+        "sqlite" => assert_eq!(store.ledger_connections(), Some(1)),
+        _ => assert_eq!(store.ledger_connections(), None),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_use_the_database_refuses_fails_alone_among_uses_written_together() {
     let (fennec, admin, dir) = with_admin().await;

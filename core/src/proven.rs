@@ -2,7 +2,7 @@
 //! same secret again is not made to wait for Argon2 each time. Only keyed tags are held, never a
 //! secret: a tag is HMAC-SHA256 under a random key made when the process starts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
@@ -17,12 +17,21 @@ type Tag = [u8; 32];
 /// Proven (client, stored secret) pairs, each with the tag of the secret that proved it.
 ///
 /// A tag is only ever consulted for a secret the caller has just read from the database as
-/// unexpired, so a secret removed or expired on any instance stops passing at once; its entry
-/// is dropped on that client's next request.
+/// unexpired, so a secret removed or expired on any instance stops passing at once. Its entry
+/// is dropped on that client's next request, or by the next sweep ([`ProvenSecrets::drop_expired`]
+/// and [`ProvenSecrets::forget_secrets`]), whichever comes first.
 pub struct ProvenSecrets {
     key: Tag,
     limit: usize,
-    clients: Mutex<HashMap<String, Vec<(String, Tag)>>>,
+    clients: Mutex<HashMap<String, Vec<Proven>>>,
+}
+
+/// One stored secret proven by a client, with the tag of the value that proved it.
+struct Proven {
+    secret_id: String,
+    /// When the stored secret expires (Unix seconds), if it does.
+    expires_at: Option<i64>,
+    tag: Tag,
 }
 
 impl std::fmt::Debug for ProvenSecrets {
@@ -54,10 +63,10 @@ impl ProvenSecrets {
         let Some(proven) = clients.get_mut(client_id) else {
             return false;
         };
-        proven.retain(|(id, _)| current.iter().any(|s| s.id == *id));
-        let found = proven.iter().any(|(id, tag)| {
-            let expected = self.tag(id, presented);
-            bool::from(expected.ct_eq(tag))
+        proven.retain(|p| current.iter().any(|s| s.id == p.secret_id));
+        let found = proven.iter().any(|p| {
+            let expected = self.tag(&p.secret_id, presented);
+            bool::from(expected.ct_eq(&p.tag))
         });
         if proven.is_empty() {
             clients.remove(client_id);
@@ -65,8 +74,15 @@ impl ProvenSecrets {
         found
     }
 
-    /// Records that `presented` proved the stored secret `secret_id` of a client.
-    pub fn remember(&self, client_id: &str, secret_id: &str, presented: &str) {
+    /// Records that `presented` proved the stored secret `secret_id` of a client, which
+    /// expires at `expires_at` (Unix seconds), if ever.
+    pub fn remember(
+        &self,
+        client_id: &str,
+        secret_id: &str,
+        expires_at: Option<i64>,
+        presented: &str,
+    ) {
         let tag = self.tag(secret_id, presented);
         let Ok(mut clients) = self.clients.lock() else {
             return;
@@ -76,8 +92,57 @@ impl ProvenSecrets {
             clients.clear();
         }
         let proven = clients.entry(client_id.to_string()).or_default();
-        proven.retain(|(id, _)| id != secret_id);
-        proven.push((secret_id.to_string(), tag));
+        proven.retain(|p| p.secret_id != secret_id);
+        proven.push(Proven {
+            secret_id: secret_id.to_string(),
+            expires_at,
+            tag,
+        });
+    }
+
+    /// Drops the tags of stored secrets that have expired by `now`.
+    pub fn drop_expired(&self, now: i64) {
+        self.retain(|p| p.expires_at.is_none_or(|at| at > now));
+    }
+
+    /// The ids of every stored secret a tag is held for.
+    pub fn secret_ids(&self) -> Vec<String> {
+        let Ok(clients) = self.clients.lock() else {
+            return Vec::new();
+        };
+        clients
+            .values()
+            .flatten()
+            .map(|p| p.secret_id.clone())
+            .collect()
+    }
+
+    /// Drops the tags of the stored secrets named, e.g. removed at another instance.
+    pub fn forget_secrets(&self, secret_ids: &HashSet<String>) {
+        if !secret_ids.is_empty() {
+            self.retain(|p| !secret_ids.contains(&p.secret_id));
+        }
+    }
+
+    /// How many tags are held, over all clients.
+    pub fn len(&self) -> usize {
+        self.clients
+            .lock()
+            .map_or(0, |clients| clients.values().map(Vec::len).sum())
+    }
+
+    /// Whether no tag is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn retain(&self, mut keep: impl FnMut(&Proven) -> bool) {
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.retain(|_, proven| {
+                proven.retain(&mut keep);
+                !proven.is_empty()
+            });
+        }
     }
 
     /// Forgets everything proven for a client, e.g. when one of its secrets is removed here.
@@ -114,7 +179,7 @@ mod tests {
     fn a_remembered_secret_passes_and_another_does_not() {
         let memo = ProvenSecrets::new(10);
         let s1 = stored("s1");
-        memo.remember("client", "s1", "the right secret");
+        memo.remember("client", "s1", None, "the right secret");
 
         assert!(memo.check("client", &[&s1], "the right secret"));
         assert!(!memo.check("client", &[&s1], "the wrong secret"));
@@ -125,7 +190,7 @@ mod tests {
     fn a_secret_no_longer_stored_stops_passing_and_is_dropped() {
         let memo = ProvenSecrets::new(10);
         let (s1, s2) = (stored("s1"), stored("s2"));
-        memo.remember("client", "s1", "first");
+        memo.remember("client", "s1", None, "first");
 
         assert!(
             !memo.check("client", &[&s2], "first"),
@@ -141,7 +206,7 @@ mod tests {
     fn another_process_key_knows_nothing() {
         let first = ProvenSecrets::new(10);
         let second = ProvenSecrets::new(10);
-        first.remember("client", "s1", "secret");
+        first.remember("client", "s1", None, "secret");
 
         assert!(!second.check("client", &[&stored("s1")], "secret"));
         assert_ne!(first.tag("s1", "secret"), second.tag("s1", "secret"));
@@ -150,7 +215,7 @@ mod tests {
     #[test]
     fn forgetting_a_client_drops_its_entries() {
         let memo = ProvenSecrets::new(10);
-        memo.remember("client", "s1", "secret");
+        memo.remember("client", "s1", None, "secret");
         memo.forget("client");
 
         assert!(!memo.check("client", &[&stored("s1")], "secret"));
@@ -159,11 +224,41 @@ mod tests {
     #[test]
     fn the_memo_stays_within_its_limit() {
         let memo = ProvenSecrets::new(2);
-        memo.remember("a", "s", "x");
-        memo.remember("b", "s", "x");
-        memo.remember("c", "s", "x");
+        memo.remember("a", "s", None, "x");
+        memo.remember("b", "s", None, "x");
+        memo.remember("c", "s", None, "x");
 
         assert!(memo.clients.lock().unwrap().len() <= 2);
         assert!(memo.check("c", &[&stored("s")], "x"));
+    }
+
+    #[test]
+    fn a_sweep_drops_the_tags_of_expired_secrets_only() {
+        let memo = ProvenSecrets::new(10);
+        memo.remember("client", "expiring", Some(100), "x");
+        memo.remember("client", "lasting", None, "y");
+        memo.remember("other", "later", Some(200), "z");
+
+        memo.drop_expired(99);
+        assert_eq!(memo.len(), 3, "nothing has expired yet");
+        memo.drop_expired(100);
+
+        let mut left = memo.secret_ids();
+        left.sort();
+        assert_eq!(left, ["lasting", "later"]);
+        assert!(memo.check("client", &[&stored("lasting")], "y"));
+    }
+
+    #[test]
+    fn forgetting_secrets_by_id_drops_them_for_every_client() {
+        let memo = ProvenSecrets::new(10);
+        memo.remember("a", "gone", None, "x");
+        memo.remember("b", "kept", None, "y");
+
+        memo.forget_secrets(&HashSet::from(["gone".to_string()]));
+
+        assert_eq!(memo.secret_ids(), ["kept"]);
+        assert!(memo.clients.lock().unwrap().get("a").is_none());
+        assert!(!memo.is_empty());
     }
 }

@@ -1327,12 +1327,59 @@ impl Fennec {
             })?;
         match (app, matched) {
             (Some(app), Some(secret_id)) if usable => {
+                let expires_at = secrets
+                    .iter()
+                    .find(|s| s.id == secret_id)
+                    .and_then(|s| s.expires_at);
                 self.proven
-                    .remember(&app.id, &secret_id, presented.expose());
+                    .remember(&app.id, &secret_id, expires_at, presented.expose());
                 Ok(Some(app.clone()))
             }
             _ => Ok(None),
         }
+    }
+
+    /// Drops this process's proven-secret tags (see [`ProvenSecrets`]) of secrets that expired
+    /// by `now` or are no longer stored, wherever they were removed.
+    pub async fn sweep_proven_secrets(&self, now: i64) -> Result<(), StoreError> {
+        self.proven.drop_expired(now);
+        let ids = self.proven.secret_ids();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let unexpired = self.store.unexpired_secret_ids(&ids, now).await?;
+        let gone = ids
+            .into_iter()
+            .filter(|id| !unexpired.contains(id))
+            .collect();
+        self.proven.forget_secrets(&gone);
+        Ok(())
+    }
+
+    /// Runs [`Fennec::sweep_proven_secrets`] every `interval`, so that the tag of a secret
+    /// removed at another instance, or expired, does not outlive it by more than that. Never
+    /// returns; spawn it beside the server. While the store cannot be reached the tags stay,
+    /// and the sweep after the store is back drops what went meanwhile.
+    pub async fn sweep_proven_secrets_every(self, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            // An outage is logged by the store, once per outage.
+            if let Err(e) = self.sweep_proven_secrets(now).await {
+                if !e.is_unavailable() {
+                    tracing::warn!(error = %e, "could not sweep proven secrets");
+                }
+            }
+        }
+    }
+
+    /// How many proven-secret tags this process holds (see [`ProvenSecrets`]).
+    pub fn proven_secrets_held(&self) -> usize {
+        self.proven.len()
     }
 
     /// Verifies a `private_key_jwt` assertion (SPEC 4.7) and starts using up its `jti`: the

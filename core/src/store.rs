@@ -202,6 +202,9 @@ macro_rules! on_pool {
     }};
 }
 
+/// Most secret ids looked up by one statement.
+const SECRET_IDS_PER_STATEMENT: usize = 500;
+
 /// Most assertion ids written by one statement (three parameters each).
 pub const CLAIMS_PER_STATEMENT: usize = 200;
 
@@ -916,6 +919,33 @@ impl Store {
             .fetch_all(pool)
             .await?)
         })
+    }
+
+    /// Which of the client secrets named by `ids` are still stored and unexpired at `now`.
+    pub async fn unexpired_secret_ids(
+        &self,
+        ids: &[String],
+        now: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(SECRET_IDS_PER_STATEMENT) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id FROM client_secrets WHERE (expires_at IS NULL OR expires_at > $1) \
+                 AND id IN ({})",
+                placeholders.join(", ")
+            );
+            let rows: Vec<String> = on_pool!(self, pool => {
+                let mut query = sqlx::query_scalar(&sql).bind(now);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                Ok(query.fetch_all(pool).await?)
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
     }
 
     /// Removes one secret of a client, with its audit record; `false` when there is no such

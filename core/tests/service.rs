@@ -6,6 +6,7 @@ use fennec_core::replay::ReplayLedger;
 use fennec_core::request::HttpTokenRequest;
 use fennec_core::rules::ClientAuthMethod;
 use fennec_core::secret::Secret;
+use fennec_core::service::SecretInput;
 use fennec_core::service::{
     parse_signing_alg, Admin, Fennec, NewClientInput, NewResourceInput, ServiceError, SetupInput,
     TokenTarget,
@@ -1055,4 +1056,113 @@ async fn a_secret_removed_by_another_instance_stops_passing_here_within_a_second
         }
     };
     assert_eq!(refused.code(), "invalid_client");
+}
+
+/// Removes `worker`'s only secret through a second service on the same database, as another
+/// instance would.
+async fn remove_secret_elsewhere(database: &ScratchDatabase, admin: &Admin) {
+    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
+    let id = other
+        .client_secret_list(admin, "acme", "-", "worker")
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    other
+        .remove_client_secret(admin, "acme", "-", "worker", &id, NOW)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_sweep_drops_the_proof_of_a_secret_removed_elsewhere_without_another_request() {
+    let (fennec, admin, database) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+    assert_eq!(fennec.proven_secrets_held(), 1);
+
+    fennec.sweep_proven_secrets(NOW).await.unwrap();
+    assert_eq!(
+        fennec.proven_secrets_held(),
+        1,
+        "a stored secret keeps its proof"
+    );
+
+    remove_secret_elsewhere(&database, &admin).await;
+    fennec.sweep_proven_secrets(NOW).await.unwrap();
+    assert_eq!(fennec.proven_secrets_held(), 0);
+}
+
+#[tokio::test]
+async fn a_sweep_drops_the_proof_of_a_secret_once_it_expires() {
+    let (fennec, admin, _dir) = with_admin().await;
+    secret_client(&fennec, &admin).await;
+    let expiring = fennec
+        .add_client_secret(
+            &admin,
+            "acme",
+            "-",
+            "worker",
+            SecretInput {
+                value: None,
+                expires_at: Some(NOW + 60),
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(token_kid(&fennec, &expiring, NOW).await.is_ok());
+
+    fennec.sweep_proven_secrets(NOW + 59).await.unwrap();
+    assert_eq!(fennec.proven_secrets_held(), 1, "not expired yet");
+    fennec.sweep_proven_secrets(NOW + 60).await.unwrap();
+    assert_eq!(fennec.proven_secrets_held(), 0);
+}
+
+#[tokio::test]
+async fn the_sweep_runs_by_itself_at_its_interval() {
+    let (fennec, admin, database) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+    let sweeping = tokio::spawn(
+        fennec
+            .clone()
+            .sweep_proven_secrets_every(std::time::Duration::from_millis(20)),
+    );
+
+    remove_secret_elsewhere(&database, &admin).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while fennec.proven_secrets_held() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proof outlived its secret"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sweeping.abort();
+}
+
+#[tokio::test]
+async fn secret_ids_are_looked_up_in_several_statements_when_there_are_many() {
+    let (fennec, admin, database) = with_admin().await;
+    secret_client(&fennec, &admin).await;
+    let real = fennec
+        .client_secret_list(&admin, "acme", "-", "worker")
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let mut ids: Vec<String> = (0..1_100).map(|i| format!("unknown-{i}")).collect();
+    ids.push(real.clone());
+
+    let found = database
+        .store()
+        .await
+        .unexpired_secret_ids(&ids, NOW)
+        .await
+        .unwrap();
+
+    assert_eq!(found, std::collections::HashSet::from([real]));
 }

@@ -46,6 +46,10 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
+/// How often the process drops the proven-secret tags of secrets removed or expired; within the
+/// one second in which every instance sees another's change.
+const PROVEN_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Runs `fennec serve` until the process is interrupted.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let public_url = settings.public_url()?;
@@ -61,6 +65,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     let fennec = Fennec::new(store, &public_url)?;
     announce_setup_link(&fennec, &settings.data_dir).await?;
+    // A secret removed at another instance, or expired, leaves no tag here beyond this.
+    tokio::spawn(
+        fennec
+            .clone()
+            .sweep_proven_secrets_every(PROVEN_SWEEP_INTERVAL),
+    );
 
     let options = LeptosOptions::builder()
         .output_name("fennec")

@@ -71,9 +71,11 @@ fn main() {
 
     // BENCH_QUICK=1: RS256 with 10 clients only, for a quick look.
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
-    let algs: &[SigningAlg] = match quick {
-        true => &[SigningAlg::RS256],
-        false => &[SigningAlg::RS256, SigningAlg::ES256],
+    // BENCH_ALG=ES256 (or RS256): that key type only.
+    let algs: Vec<SigningAlg> = match (quick, std::env::var("BENCH_ALG")) {
+        (_, Ok(alg)) => vec![alg.parse().expect("BENCH_ALG is RS256 or ES256")],
+        (true, _) => vec![SigningAlg::RS256],
+        (false, _) => vec![SigningAlg::RS256, SigningAlg::ES256],
     };
     let populations: &[usize] = match quick {
         true => &[10],
@@ -82,7 +84,7 @@ fn main() {
     // BENCH_CASE=text: only the cases whose name holds it ("flood" and "console" name the last
     // two), for a closer look at one of them.
     let only = std::env::var("BENCH_CASE").unwrap_or_default();
-    for &alg in algs {
+    for alg in algs {
         let one_core = signing_rate(alg, 1, 3);
         // The median of three samples, as the cases are medians of three rounds.
         let mut samples: Vec<f64> = (0..ROUNDS).map(|_| signing_rate(alg, 2, 3)).collect();
@@ -161,7 +163,7 @@ fn main() {
                 println!(
                     "{name:<26} {alg} registered={:<6} {:>7.0} req/s{}  p50 {:>6.2} ms  \
                      p99 {:>6.2} ms  errors {:<4} peak RSS {:>4} MB  {:>3.0}% of the two-core bound \
-                     (sampled before each round, median {alongside:.0}/s){compared}",
+                     (sampled before each run, median {alongside:.0}/s){compared}",
                     f.registered,
                     m.rate,
                     m.spread,
@@ -487,7 +489,8 @@ fn start(binary: &Path, dir: &Path, port: u16, site: Option<&Path>) -> Server {
         .env("FENNEC_LISTEN", format!("127.0.0.1:{port}"))
         .env("FENNEC_DATA_DIR", dir)
         .env("FENNEC_SITE_ROOT", &site)
-        .env("RUST_LOG", "warn")
+        // The level a server runs at unless told otherwise: every token issued is logged.
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -710,11 +713,12 @@ const ROUNDS: usize = 3;
 /// Length of each sample of the two-core bound taken alongside a case.
 const BOUND_SAMPLE_SECS: u64 = 2;
 
-/// Runs [`drive`] [`ROUNDS`] times on each target, the targets taking turns, and keeps for
-/// each the round with the median rate, with the other rounds' errors added and the range of
-/// rates noted. Single-use lines are shared out so that no round sends a line an earlier round
-/// sent. The two-core signing bound of `alg` is sampled before each round, and each round's
-/// rate is taken as a share of that sample; the median of the samples comes back too.
+/// Runs [`drive`] [`ROUNDS`] times on each target, the targets taking turns (in the other
+/// order every other round), and keeps for each the round with the median rate, with the other
+/// rounds' errors added and the range of rates noted. Single-use lines are shared out so that
+/// no round sends a line an earlier round sent. The two-core signing bound of `alg` is sampled
+/// just before each run, and each run's rate is taken as a share of that sample; the median of
+/// the samples comes back too.
 fn drive_rounds(
     targets: &[(Target, &[String])],
     seconds: u64,
@@ -724,15 +728,22 @@ fn drive_rounds(
     let mut rounds: Vec<Vec<Measured>> = targets.iter().map(|_| Vec::new()).collect();
     let mut bounds = Vec::new();
     for round in 0..ROUNDS {
-        let bound = signing_rate(alg, 2, BOUND_SAMPLE_SECS);
-        bounds.push(bound);
-        for ((target, lines), measured) in targets.iter().zip(&mut rounds) {
+        // Every other round takes the targets the other way round, so that none is always
+        // measured first.
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for index in order {
+            let (target, lines) = &targets[index];
             let share = lines.len() / ROUNDS;
             let lines = match single_use {
                 true => &lines[round * share..(round + 1) * share],
                 false => lines,
             };
-            measured.push(drive(*target, lines, seconds, bound));
+            let bound = signing_rate(alg, 2, BOUND_SAMPLE_SECS);
+            bounds.push(bound);
+            rounds[index].push(drive(*target, lines, seconds, bound));
         }
     }
     bounds.sort_by(f64::total_cmp);

@@ -2,8 +2,9 @@
 //! same secret again is not made to wait for Argon2 each time. Only keyed tags are held, never a
 //! secret: a tag is HMAC-SHA256 under a random key made when the process starts.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -17,20 +18,29 @@ type Tag = [u8; 32];
 /// Proven (client, stored secret) pairs, each with the tag of the secret that proved it.
 ///
 /// A tag is only ever consulted for a secret the caller has just read from the database as
-/// unexpired, so a secret removed or expired on any instance stops passing at once. Its entry
-/// is dropped on that client's next request, or by the next sweep ([`ProvenSecrets::drop_expired`]
-/// and [`ProvenSecrets::forget_secrets`]), whichever comes first.
+/// unexpired, so a secret removed or expired on any instance stops passing as soon as the
+/// caller reads it again. The tag itself is dropped on that client's next request, or by the
+/// next sweep: [`ProvenSecrets::drop_expired`] for expiry, [`ProvenSecrets::note_removed`]
+/// for removals, whichever comes first. A secret noted as removed is not remembered again, so
+/// a check that was already under way when it was removed cannot bring its tag back.
 pub struct ProvenSecrets {
     key: Tag,
     limit: usize,
-    clients: Mutex<HashMap<String, Vec<Proven>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    clients: HashMap<String, Vec<Proven>>,
+    /// Tags of secrets that expire, soonest first: (expiry, client id, secret id).
+    expiring: BinaryHeap<Reverse<(i64, String, String)>>,
+    /// Secrets removed lately, never to be remembered again.
+    removed: HashSet<String>,
 }
 
 /// One stored secret proven by a client, with the tag of the value that proved it.
 struct Proven {
     secret_id: String,
-    /// When the stored secret expires (Unix seconds), if it does.
-    expires_at: Option<i64>,
     tag: Tag,
 }
 
@@ -50,17 +60,15 @@ impl ProvenSecrets {
         ProvenSecrets {
             key,
             limit: limit.max(1),
-            clients: Mutex::default(),
+            state: Mutex::default(),
         }
     }
 
     /// Whether `presented` proved one of `current` (the client's stored secrets that may match
     /// it now) before. Entries of secrets no longer among them are dropped.
     pub fn check(&self, client_id: &str, current: &[&StoredSecret], presented: &str) -> bool {
-        let Ok(mut clients) = self.clients.lock() else {
-            return false;
-        };
-        let Some(proven) = clients.get_mut(client_id) else {
+        let mut state = self.lock();
+        let Some(proven) = state.clients.get_mut(client_id) else {
             return false;
         };
         proven.retain(|p| current.iter().any(|s| s.id == p.secret_id));
@@ -69,13 +77,14 @@ impl ProvenSecrets {
             bool::from(expected.ct_eq(&p.tag))
         });
         if proven.is_empty() {
-            clients.remove(client_id);
+            state.clients.remove(client_id);
         }
         found
     }
 
     /// Records that `presented` proved the stored secret `secret_id` of a client, which
-    /// expires at `expires_at` (Unix seconds), if ever.
+    /// expires at `expires_at` (Unix seconds), if ever. A secret noted as removed is not
+    /// recorded.
     pub fn remember(
         &self,
         client_id: &str,
@@ -84,51 +93,63 @@ impl ProvenSecrets {
         presented: &str,
     ) {
         let tag = self.tag(secret_id, presented);
-        let Ok(mut clients) = self.clients.lock() else {
+        let mut state = self.lock();
+        if state.removed.contains(secret_id) {
             return;
-        };
-        // Bounded memory: past the limit, start again rather than grow.
-        if clients.len() >= self.limit && !clients.contains_key(client_id) {
-            clients.clear();
         }
-        let proven = clients.entry(client_id.to_string()).or_default();
+        // Bounded memory: past the limit, start again rather than grow.
+        if state.clients.len() >= self.limit && !state.clients.contains_key(client_id) {
+            state.clients.clear();
+            state.expiring.clear();
+        }
+        let proven = state.clients.entry(client_id.to_string()).or_default();
         proven.retain(|p| p.secret_id != secret_id);
         proven.push(Proven {
             secret_id: secret_id.to_string(),
-            expires_at,
             tag,
         });
+        if let Some(at) = expires_at {
+            let entry = (at, client_id.to_string(), secret_id.to_string());
+            state.expiring.push(Reverse(entry));
+        }
     }
 
     /// Drops the tags of stored secrets that have expired by `now`.
     pub fn drop_expired(&self, now: i64) {
-        self.retain(|p| p.expires_at.is_none_or(|at| at > now));
-    }
-
-    /// The ids of every stored secret a tag is held for.
-    pub fn secret_ids(&self) -> Vec<String> {
-        let Ok(clients) = self.clients.lock() else {
-            return Vec::new();
-        };
-        clients
-            .values()
-            .flatten()
-            .map(|p| p.secret_id.clone())
-            .collect()
-    }
-
-    /// Drops the tags of the stored secrets named, e.g. removed at another instance.
-    pub fn forget_secrets(&self, secret_ids: &HashSet<String>) {
-        if !secret_ids.is_empty() {
-            self.retain(|p| !secret_ids.contains(&p.secret_id));
+        let mut state = self.lock();
+        while state
+            .expiring
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+        {
+            if let Some(Reverse((_, client_id, secret_id))) = state.expiring.pop() {
+                state.drop_tag(&client_id, &secret_id);
+            }
         }
+    }
+
+    /// Takes note of the secrets removed lately, as (client id, secret id) pairs: their tags
+    /// are dropped, and they are not remembered again. Each call replaces the previous list,
+    /// so it should cover a span longer than any check takes.
+    pub fn note_removed(&self, removed: Vec<(String, String)>) {
+        let mut state = self.lock();
+        for (client_id, secret_id) in &removed {
+            state.drop_tag(client_id, secret_id);
+        }
+        state.removed = removed
+            .into_iter()
+            .map(|(_, secret_id)| secret_id)
+            .collect();
+    }
+
+    /// Forgets everything proven for a client, e.g. when one of its secrets is removed here.
+    pub fn forget(&self, client_id: &str) {
+        self.lock().clients.remove(client_id);
     }
 
     /// How many tags are held, over all clients.
     pub fn len(&self) -> usize {
-        self.clients
-            .lock()
-            .map_or(0, |clients| clients.values().map(Vec::len).sum())
+        self.lock().clients.values().map(Vec::len).sum()
     }
 
     /// Whether no tag is held.
@@ -136,20 +157,9 @@ impl ProvenSecrets {
         self.len() == 0
     }
 
-    fn retain(&self, mut keep: impl FnMut(&Proven) -> bool) {
-        if let Ok(mut clients) = self.clients.lock() {
-            clients.retain(|_, proven| {
-                proven.retain(&mut keep);
-                !proven.is_empty()
-            });
-        }
-    }
-
-    /// Forgets everything proven for a client, e.g. when one of its secrets is removed here.
-    pub fn forget(&self, client_id: &str) {
-        if let Ok(mut clients) = self.clients.lock() {
-            clients.remove(client_id);
-        }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing is left half-done under this lock, so a panic elsewhere leaves it usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn tag(&self, secret_id: &str, presented: &str) -> Tag {
@@ -159,6 +169,17 @@ impl ProvenSecrets {
         mac.update(&[0]);
         mac.update(presented.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+}
+
+impl State {
+    fn drop_tag(&mut self, client_id: &str, secret_id: &str) {
+        if let Some(proven) = self.clients.get_mut(client_id) {
+            proven.retain(|p| p.secret_id != secret_id);
+            if proven.is_empty() {
+                self.clients.remove(client_id);
+            }
+        }
     }
 }
 
@@ -228,12 +249,12 @@ mod tests {
         memo.remember("b", "s", None, "x");
         memo.remember("c", "s", None, "x");
 
-        assert!(memo.clients.lock().unwrap().len() <= 2);
+        assert!(memo.lock().clients.len() <= 2);
         assert!(memo.check("c", &[&stored("s")], "x"));
     }
 
     #[test]
-    fn a_sweep_drops_the_tags_of_expired_secrets_only() {
+    fn expired_secrets_lose_their_tags_and_others_keep_them() {
         let memo = ProvenSecrets::new(10);
         memo.remember("client", "expiring", Some(100), "x");
         memo.remember("client", "lasting", None, "y");
@@ -243,22 +264,31 @@ mod tests {
         assert_eq!(memo.len(), 3, "nothing has expired yet");
         memo.drop_expired(100);
 
-        let mut left = memo.secret_ids();
-        left.sort();
-        assert_eq!(left, ["lasting", "later"]);
+        assert_eq!(memo.len(), 2);
         assert!(memo.check("client", &[&stored("lasting")], "y"));
+        assert!(memo.check("other", &[&stored("later")], "z"));
+        memo.drop_expired(200);
+        assert_eq!(memo.len(), 1);
     }
 
     #[test]
-    fn forgetting_secrets_by_id_drops_them_for_every_client() {
+    fn removed_secrets_lose_their_tags_and_are_not_remembered_again() {
         let memo = ProvenSecrets::new(10);
         memo.remember("a", "gone", None, "x");
         memo.remember("b", "kept", None, "y");
 
-        memo.forget_secrets(&HashSet::from(["gone".to_string()]));
+        memo.note_removed(vec![("a".into(), "gone".into())]);
+        assert_eq!(memo.len(), 1);
+        assert!(!memo.lock().clients.contains_key("a"));
 
-        assert_eq!(memo.secret_ids(), ["kept"]);
-        assert!(memo.clients.lock().unwrap().get("a").is_none());
-        assert!(!memo.is_empty());
+        // A check that began before the removal finishes after it.
+        memo.remember("a", "gone", None, "x");
+        assert_eq!(memo.len(), 1, "a removed secret is not remembered");
+        assert!(memo.check("b", &[&stored("kept")], "y"));
+
+        // Once the removal is no longer listed, the id is an ordinary one again.
+        memo.note_removed(vec![]);
+        memo.remember("a", "gone", None, "x");
+        assert_eq!(memo.len(), 2);
     }
 }

@@ -60,6 +60,10 @@ pub const MAX_ROTATION_GRACE_SECS: i64 = 30 * 86_400;
 /// Default wait between publishing a next signing key and its first signature, so that
 /// resource servers that cache the JWKS for up to a day fetch it in time.
 pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 86_400;
+/// How long after a secret's removal every process keeps refusing to remember it, and so how
+/// far the clocks of instances may differ before a removal could be missed by a sweep. Far
+/// longer than a secret check waits for its hashing thread and what it read may be reused.
+pub const REMOVED_SECRETS_WINDOW_SECS: i64 = 60;
 /// Most clients whose proven secrets one process remembers (a few hundred bytes each).
 const PROVEN_SECRETS_LIMIT: usize = 200_000;
 /// How long the token endpoint uses what it read about a client or a signing key. Another
@@ -1167,7 +1171,10 @@ impl Fennec {
             .delete_client_secret(&client.id, secret_id, &audit)
             .await?
         {
-            true => Ok(()),
+            true => {
+                self.sweep_after_removal(now).await;
+                Ok(())
+            }
             false => Err(ServiceError::NotFound("The secret".into())),
         }
     }
@@ -1340,39 +1347,48 @@ impl Fennec {
     }
 
     /// Drops this process's proven-secret tags (see [`ProvenSecrets`]) of secrets that expired
-    /// by `now` or are no longer stored, wherever they were removed.
+    /// by `now`, and of secrets removed by any instance in the last
+    /// [`REMOVED_SECRETS_WINDOW_SECS`], which are not remembered again meanwhile.
     pub async fn sweep_proven_secrets(&self, now: i64) -> Result<(), StoreError> {
         self.proven.drop_expired(now);
-        let ids = self.proven.secret_ids();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let unexpired = self.store.unexpired_secret_ids(&ids, now).await?;
-        let gone = ids
-            .into_iter()
-            .filter(|id| !unexpired.contains(id))
-            .collect();
-        self.proven.forget_secrets(&gone);
+        let since = now.saturating_sub(REMOVED_SECRETS_WINDOW_SECS);
+        let removed = self.store.secrets_removed_since(since).await?;
+        self.proven.note_removed(removed);
         Ok(())
     }
 
+    /// Sweeps at once after this process removed secrets, so that a check already under way
+    /// cannot bring their tags back; a failure leaves it to the next regular sweep.
+    async fn sweep_after_removal(&self, now: i64) {
+        if let Err(e) = self.sweep_proven_secrets(now).await {
+            if !e.is_unavailable() {
+                tracing::warn!(error = %e, "could not sweep proven secrets after a removal");
+            }
+        }
+    }
+
     /// Runs [`Fennec::sweep_proven_secrets`] every `interval`, so that the tag of a secret
-    /// removed at another instance, or expired, does not outlive it by more than that. Never
-    /// returns; spawn it beside the server. While the store cannot be reached the tags stay,
-    /// and the sweep after the store is back drops what went meanwhile.
+    /// removed at another instance, or expired, outlives it by no more than that and one read.
+    /// Never returns; spawn it beside the server. While the store cannot be reached the tags
+    /// stay, and the sweep after the store is back drops what went meanwhile.
     pub async fn sweep_proven_secrets_every(self, interval: std::time::Duration) {
-        let mut tick = tokio::time::interval(interval);
+        let mut tick = tokio::time::interval(interval.max(std::time::Duration::from_millis(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
         loop {
             tick.tick().await;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
-            // An outage is logged by the store, once per outage.
-            if let Err(e) = self.sweep_proven_secrets(now).await {
-                if !e.is_unavailable() {
+            // An outage is logged by the store, once per outage; another failure once until
+            // a sweep succeeds again.
+            match self.sweep_proven_secrets(now).await {
+                Ok(()) => failing = false,
+                Err(e) if !e.is_unavailable() && !failing => {
+                    failing = true;
                     tracing::warn!(error = %e, "could not sweep proven secrets");
                 }
+                Err(_) => {}
             }
         }
     }

@@ -174,6 +174,41 @@ macro_rules! audited_change {
     }};
 }
 
+/// Inside the transaction `$tx`, notes the secrets of application `$app` (only `$secret`, when
+/// named) as removed at `$at`, for every instance to drop what it remembers of them (see
+/// [`Store::secrets_removed_since`]), and forgets notes older than [`REMOVED_SECRETS_KEPT_SECS`].
+/// Run it before the secrets are deleted.
+macro_rules! note_removed_secrets {
+    ($tx:ident, $at:expr, $app:expr) => {
+        note_removed_secrets!(@note $tx, $at, sqlx::query(
+            "INSERT INTO removed_secrets (secret_id, application_id, removed_at) \
+             SELECT id, application_id, $1 FROM client_secrets WHERE application_id = $2",
+        )
+        .bind($at)
+        .bind($app))
+    };
+    ($tx:ident, $at:expr, $app:expr, $secret:expr) => {
+        note_removed_secrets!(@note $tx, $at, sqlx::query(
+            "INSERT INTO removed_secrets (secret_id, application_id, removed_at) \
+             SELECT id, application_id, $1 FROM client_secrets \
+             WHERE application_id = $2 AND id = $3",
+        )
+        .bind($at)
+        .bind($app)
+        .bind($secret))
+    };
+    (@note $tx:ident, $at:expr, $insert:expr) => {
+        $insert.execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM removed_secrets WHERE removed_at < $1")
+            .bind($at - REMOVED_SECRETS_KEPT_SECS)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
+/// How long a removed secret is noted as such: far longer than any instance takes to read it.
+pub const REMOVED_SECRETS_KEPT_SECS: i64 = 3600;
+
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is. The body is
 /// compiled once per backend, so each query's text serves both; it must use `$1`-style
 /// parameters and SQL that SQLite and PostgreSQL read alike. The result passes through the
@@ -201,9 +236,6 @@ macro_rules! on_pool {
         $store.health.observe(result)
     }};
 }
-
-/// Most secret ids looked up by one statement.
-const SECRET_IDS_PER_STATEMENT: usize = 500;
 
 /// Most assertion ids written by one statement (three parameters each).
 pub const CLAIMS_PER_STATEMENT: usize = 200;
@@ -921,31 +953,21 @@ impl Store {
         })
     }
 
-    /// Which of the client secrets named by `ids` are still stored and unexpired at `now`.
-    pub async fn unexpired_secret_ids(
+    /// The secrets removed at or after `since` (Unix seconds), by any instance: pairs of
+    /// application id and secret id, oldest first.
+    pub async fn secrets_removed_since(
         &self,
-        ids: &[String],
-        now: i64,
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let mut found = std::collections::HashSet::with_capacity(ids.len());
-        for chunk in ids.chunks(SECRET_IDS_PER_STATEMENT) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT id FROM client_secrets WHERE (expires_at IS NULL OR expires_at > $1) \
-                 AND id IN ({})",
-                placeholders.join(", ")
-            );
-            let rows: Vec<String> = on_pool!(self, pool => {
-                let mut query = sqlx::query_scalar(&sql).bind(now);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                Ok(query.fetch_all(pool).await?)
-            })?;
-            found.extend(rows);
-        }
-        Ok(found)
+        since: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as(
+                "SELECT application_id, secret_id FROM removed_secrets WHERE removed_at >= $1 \
+                 ORDER BY removed_at",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// Removes one secret of a client, with its audit record; `false` when there is no such
@@ -957,11 +979,21 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            audited_change!(pool, audit, sqlx::query(
+            let mut tx = pool.begin().await?;
+            note_removed_secrets!(tx, audit.at, application_id, secret_id);
+            let deleted = sqlx::query(
                 "DELETE FROM client_secrets WHERE id = $1 AND application_id = $2",
             )
             .bind(secret_id)
-            .bind(application_id))
+            .bind(application_id)
+            .execute(&mut *tx)
+            .await?;
+            if deleted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -1324,6 +1356,7 @@ impl Store {
             }
 
             if update.drop_credentials {
+                note_removed_secrets!(tx, audit.at, &update.id);
                 sqlx::query("DELETE FROM client_secrets WHERE application_id = $1")
                     .bind(&update.id)
                     .execute(&mut *tx)
@@ -1348,8 +1381,18 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            audited_change!(pool, audit, sqlx::query("DELETE FROM applications WHERE id = $1")
-                .bind(application_id))
+            let mut tx = pool.begin().await?;
+            note_removed_secrets!(tx, audit.at, application_id);
+            let deleted = sqlx::query("DELETE FROM applications WHERE id = $1")
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_audit(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 

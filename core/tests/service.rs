@@ -1145,24 +1145,78 @@ async fn the_sweep_runs_by_itself_at_its_interval() {
 }
 
 #[tokio::test]
-async fn secret_ids_are_looked_up_in_several_statements_when_there_are_many() {
+async fn a_sweep_drops_the_proof_of_a_client_deleted_elsewhere() {
+    let (fennec, admin, database) = with_admin().await;
+    let secret = secret_client(&fennec, &admin).await;
+    assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
+
+    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
+    other
+        .delete_application(&admin, "acme", "-", "worker", false, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        fennec.proven_secrets_held(),
+        1,
+        "nothing told this instance"
+    );
+    fennec.sweep_proven_secrets(NOW).await.unwrap();
+    assert_eq!(fennec.proven_secrets_held(), 0);
+}
+
+#[tokio::test]
+async fn removed_secrets_are_noted_for_an_hour_and_a_failed_removal_notes_nothing() {
     let (fennec, admin, database) = with_admin().await;
     secret_client(&fennec, &admin).await;
-    let real = fennec
+    let store = database.store().await;
+    let refused = fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", "no-such-secret", NOW)
+        .await;
+    assert!(matches!(refused, Err(ServiceError::NotFound(_))));
+    assert!(store.secrets_removed_since(0).await.unwrap().is_empty());
+
+    let first = fennec
         .client_secret_list(&admin, "acme", "-", "worker")
         .await
         .unwrap()[0]
         .id
         .clone();
-    let mut ids: Vec<String> = (0..1_100).map(|i| format!("unknown-{i}")).collect();
-    ids.push(real.clone());
-
-    let found = database
-        .store()
-        .await
-        .unexpired_secret_ids(&ids, NOW)
+    fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", &first, NOW)
         .await
         .unwrap();
+    let noted = store.secrets_removed_since(NOW).await.unwrap();
+    assert_eq!(noted.len(), 1);
+    assert_eq!(noted[0].1, first);
 
-    assert_eq!(found, std::collections::HashSet::from([real]));
+    // The next removal, over an hour later, forgets the first note.
+    let later = NOW + fennec_core::store::REMOVED_SECRETS_KEPT_SECS + 1;
+    let second = fennec
+        .add_client_secret(
+            &admin,
+            "acme",
+            "-",
+            "worker",
+            SecretInput {
+                value: None,
+                expires_at: None,
+            },
+            later,
+        )
+        .await
+        .unwrap()
+        .secret
+        .id;
+    fennec
+        .remove_client_secret(&admin, "acme", "-", "worker", &second, later)
+        .await
+        .unwrap();
+    let noted: Vec<String> = store
+        .secrets_removed_since(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, secret_id)| secret_id)
+        .collect();
+    assert_eq!(noted, [second]);
 }

@@ -276,6 +276,9 @@ impl Fennec {
             }
             Err(e) => return Err(e.into()),
         }
+        if update.drop_credentials {
+            self.sweep_after_removal(now).await;
+        }
 
         tracing::info!(admin.username = %admin.username, tenant, env, application.name = %name, "application updated");
         self.application_details(admin, tenant, env, &name).await
@@ -323,6 +326,7 @@ impl Fennec {
         if !self.store.delete_application(&row.id, &audit).await? {
             return Err(ServiceError::NotFound(format!("The application {app}")));
         }
+        self.sweep_after_removal(now).await;
         tracing::info!(admin.username = %admin.username, tenant, env, application.name = %row.name, "application deleted");
         Ok(())
     }

@@ -162,16 +162,27 @@ macro_rules! add_environment {
 /// Inside an [`on_pool!`] body: runs one statement and, when it changed exactly one row, writes
 /// the audit record, in one transaction; `Ok(false)`, with nothing written, when it changed none.
 macro_rules! audited_change {
-    ($pool:ident, $audit:expr, $statement:expr) => {{
-        let mut tx = $pool.begin().await?;
-        let changed = $statement.execute(&mut *tx).await?;
+    (@run $pool:ident, $audit:expr, $tx:ident, $before:block, $statement:expr) => {{
+        let mut $tx = $pool.begin().await?;
+        $before
+        let changed = $statement.execute(&mut *$tx).await?;
         if changed.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_audit($audit).execute(&mut *tx).await?;
-        tx.commit().await?;
+        insert_audit($audit).execute(&mut *$tx).await?;
+        $tx.commit().await?;
         Ok(true)
     }};
+    // A change that removes secrets: they are noted first (see `note_removed_secrets!`); the
+    // brackets hold the application id and, to note one secret only, its id.
+    ($pool:ident, $audit:expr, noting removed secrets of ($($which:expr),+), $statement:expr) => {
+        audited_change!(@run $pool, $audit, tx, {
+            note_removed_secrets!(tx, $audit.at, $($which),+);
+        }, $statement)
+    };
+    ($pool:ident, $audit:expr, $statement:expr) => {
+        audited_change!(@run $pool, $audit, tx, {}, $statement)
+    };
 }
 
 /// Inside the transaction `$tx`, notes the secrets of application `$app` (only `$secret`, when
@@ -979,21 +990,10 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            let mut tx = pool.begin().await?;
-            note_removed_secrets!(tx, audit.at, application_id, secret_id);
-            let deleted = sqlx::query(
-                "DELETE FROM client_secrets WHERE id = $1 AND application_id = $2",
-            )
-            .bind(secret_id)
-            .bind(application_id)
-            .execute(&mut *tx)
-            .await?;
-            if deleted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            audited_change!(pool, audit, noting removed secrets of (application_id, secret_id),
+                sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND application_id = $2")
+                    .bind(secret_id)
+                    .bind(application_id))
         })
     }
 
@@ -1381,18 +1381,8 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            let mut tx = pool.begin().await?;
-            note_removed_secrets!(tx, audit.at, application_id);
-            let deleted = sqlx::query("DELETE FROM applications WHERE id = $1")
-                .bind(application_id)
-                .execute(&mut *tx)
-                .await?;
-            if deleted.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_audit(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
+            audited_change!(pool, audit, noting removed secrets of (application_id),
+                sqlx::query("DELETE FROM applications WHERE id = $1").bind(application_id))
         })
     }
 

@@ -1032,17 +1032,7 @@ async fn a_secret_removed_by_another_instance_stops_passing_here_within_a_second
     assert!(token_kid(&fennec, &secret, NOW).await.is_ok());
 
     // Another instance on the same database removes it; this one still remembers the proof.
-    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
-    let id = other
-        .client_secret_list(&admin, "acme", "-", "worker")
-        .await
-        .unwrap()[0]
-        .id
-        .clone();
-    other
-        .remove_client_secret(&admin, "acme", "-", "worker", &id, NOW)
-        .await
-        .unwrap();
+    remove_secret_elsewhere(&database, &admin).await;
 
     // This instance may use what it read for half a second; after that the secret fails.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
@@ -1058,16 +1048,21 @@ async fn a_secret_removed_by_another_instance_stops_passing_here_within_a_second
     assert_eq!(refused.code(), "invalid_client");
 }
 
-/// Removes `worker`'s only secret through a second service on the same database, as another
-/// instance would.
-async fn remove_secret_elsewhere(database: &ScratchDatabase, admin: &Admin) {
-    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
-    let id = other
+/// The id of `worker`'s oldest secret.
+async fn first_secret_id(fennec: &Fennec, admin: &Admin) -> String {
+    fennec
         .client_secret_list(admin, "acme", "-", "worker")
         .await
         .unwrap()[0]
         .id
-        .clone();
+        .clone()
+}
+
+/// Removes `worker`'s oldest secret through a second service on the same database, as another
+/// instance would.
+async fn remove_secret_elsewhere(database: &ScratchDatabase, admin: &Admin) {
+    let other = Fennec::new(database.store().await, "http://fennec.test/").unwrap();
+    let id = first_secret_id(&other, admin).await;
     other
         .remove_client_secret(admin, "acme", "-", "worker", &id, NOW)
         .await
@@ -1175,12 +1170,7 @@ async fn removed_secrets_are_noted_for_an_hour_and_a_failed_removal_notes_nothin
     assert!(matches!(refused, Err(ServiceError::NotFound(_))));
     assert!(store.secrets_removed_since(0).await.unwrap().is_empty());
 
-    let first = fennec
-        .client_secret_list(&admin, "acme", "-", "worker")
-        .await
-        .unwrap()[0]
-        .id
-        .clone();
+    let first = first_secret_id(&fennec, &admin).await;
     fennec
         .remove_client_secret(&admin, "acme", "-", "worker", &first, NOW)
         .await

@@ -174,10 +174,13 @@ macro_rules! audited_change {
         Ok(true)
     }};
     // A change that removes secrets: they are noted first (see `note_removed_secrets!`); the
-    // brackets hold the application id and, to note one secret only, its id.
-    ($pool:ident, $audit:expr, noting removed secrets of ($($which:expr),+), $statement:expr) => {
+    // brackets hold the application id and `Some` secret id to note that one only.
+    (
+        $pool:ident, $audit:expr, noting removed secrets of ($app:expr, $secret:expr),
+        $statement:expr
+    ) => {
         audited_change!(@run $pool, $audit, tx, {
-            note_removed_secrets!(tx, $audit.at, $($which),+);
+            note_removed_secrets!(tx, $audit.at, $app, $secret);
         }, $statement)
     };
     ($pool:ident, $audit:expr, $statement:expr) => {
@@ -185,31 +188,22 @@ macro_rules! audited_change {
     };
 }
 
-/// Inside the transaction `$tx`, notes the secrets of application `$app` (only `$secret`, when
-/// named) as removed at `$at`, for every instance to drop what it remembers of them (see
-/// [`Store::secrets_removed_since`]), and forgets notes older than [`REMOVED_SECRETS_KEPT_SECS`].
-/// Run it before the secrets are deleted.
+/// Inside the transaction `$tx`, notes the secrets of application `$app` (only the secret
+/// `$secret`, when it is `Some`) as removed at `$at`, for every instance to drop what it
+/// remembers of them (see [`Store::secrets_removed_since`]), and forgets notes older than
+/// [`REMOVED_SECRETS_KEPT_SECS`]. Run it before the secrets are deleted.
 macro_rules! note_removed_secrets {
-    ($tx:ident, $at:expr, $app:expr) => {
-        note_removed_secrets!(@note $tx, $at, sqlx::query(
-            "INSERT INTO removed_secrets (secret_id, application_id, removed_at) \
-             SELECT id, application_id, $1 FROM client_secrets WHERE application_id = $2",
-        )
-        .bind($at)
-        .bind($app))
-    };
     ($tx:ident, $at:expr, $app:expr, $secret:expr) => {
-        note_removed_secrets!(@note $tx, $at, sqlx::query(
+        sqlx::query(
             "INSERT INTO removed_secrets (secret_id, application_id, removed_at) \
              SELECT id, application_id, $1 FROM client_secrets \
-             WHERE application_id = $2 AND id = $3",
+             WHERE application_id = $2 AND ($3 IS NULL OR id = $3)",
         )
         .bind($at)
         .bind($app)
-        .bind($secret))
-    };
-    (@note $tx:ident, $at:expr, $insert:expr) => {
-        $insert.execute(&mut *$tx).await?;
+        .bind($secret)
+        .execute(&mut *$tx)
+        .await?;
         sqlx::query("DELETE FROM removed_secrets WHERE removed_at < $1")
             .bind($at - REMOVED_SECRETS_KEPT_SECS)
             .execute(&mut *$tx)
@@ -990,7 +984,8 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            audited_change!(pool, audit, noting removed secrets of (application_id, secret_id),
+            let secret = Some(secret_id);
+            audited_change!(pool, audit, noting removed secrets of (application_id, secret),
                 sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND application_id = $2")
                     .bind(secret_id)
                     .bind(application_id))
@@ -1356,7 +1351,7 @@ impl Store {
             }
 
             if update.drop_credentials {
-                note_removed_secrets!(tx, audit.at, &update.id);
+                note_removed_secrets!(tx, audit.at, &update.id, None::<&str>);
                 sqlx::query("DELETE FROM client_secrets WHERE application_id = $1")
                     .bind(&update.id)
                     .execute(&mut *tx)
@@ -1381,7 +1376,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         on_pool!(self, changes pool => {
-            audited_change!(pool, audit, noting removed secrets of (application_id),
+            audited_change!(pool, audit, noting removed secrets of (application_id, None::<&str>),
                 sqlx::query("DELETE FROM applications WHERE id = $1").bind(application_id))
         })
     }

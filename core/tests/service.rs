@@ -1088,24 +1088,29 @@ async fn a_sweep_drops_the_proof_of_a_secret_removed_elsewhere_without_another_r
     assert_eq!(fennec.proven_secrets_held(), 0);
 }
 
+/// Adds a generated secret to `worker` at `now`, expiring at `expires_at`.
+async fn add_generated_secret(
+    fennec: &Fennec,
+    admin: &Admin,
+    expires_at: Option<i64>,
+    now: i64,
+) -> fennec_core::views::AddedSecret {
+    let input = SecretInput {
+        value: None,
+        expires_at,
+    };
+    fennec
+        .add_client_secret(admin, "acme", "-", "worker", input, now)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_sweep_drops_the_proof_of_a_secret_once_it_expires() {
     let (fennec, admin, _dir) = with_admin().await;
     secret_client(&fennec, &admin).await;
-    let expiring = fennec
-        .add_client_secret(
-            &admin,
-            "acme",
-            "-",
-            "worker",
-            SecretInput {
-                value: None,
-                expires_at: Some(NOW + 60),
-            },
-            NOW,
-        )
+    let expiring = add_generated_secret(&fennec, &admin, Some(NOW + 60), NOW)
         .await
-        .unwrap()
         .value
         .unwrap();
     assert!(token_kid(&fennec, &expiring, NOW).await.is_ok());
@@ -1181,20 +1186,8 @@ async fn removed_secrets_are_noted_for_an_hour_and_a_failed_removal_notes_nothin
 
     // The next removal, over an hour later, forgets the first note.
     let later = NOW + fennec_core::store::REMOVED_SECRETS_KEPT_SECS + 1;
-    let second = fennec
-        .add_client_secret(
-            &admin,
-            "acme",
-            "-",
-            "worker",
-            SecretInput {
-                value: None,
-                expires_at: None,
-            },
-            later,
-        )
+    let second = add_generated_secret(&fennec, &admin, None, later)
         .await
-        .unwrap()
         .secret
         .id;
     fennec

@@ -165,8 +165,8 @@ fn main() {
                 };
                 println!(
                     "{name:<26} {alg} registered={:<6} {:>7.0} req/s{}  p50 {:>6.2} ms  \
-                     p99 {:>6.2} ms  errors {:<4} peak RSS {:>4} MB  {:>3.0}% of the two-core bound \
-                     (sampled before each run, median {alongside:.0}/s){compared}",
+                     p99 {:>6.2} ms  errors {:<4} peak RSS {:>4} MB  {:>3.0}% of the two-core \
+                     bound (sampled before each run, median {alongside:.0}/s){compared}",
                     f.registered,
                     m.rate,
                     m.spread,
